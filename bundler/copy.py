@@ -1,0 +1,246 @@
+"""ONE copy engine: moves images from any source to any destination.
+
+Plan -> every manifest fetched (lists and their children) -> every unique blob transferred once,
+verified while it streams -> child manifests -> lists and tags. Export is registry -> OCI layout,
+import is bundle stream -> registry: the same engine with source and destination swapped.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from . import mediatypes
+from .errors import BundleError, BundlerError
+from .reference import Reference
+from .registry.client import Manifest
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ImageJob:
+    """Copy ``source`` (pinned by digest) to ``target`` (a repository at the destination) with ``tags``."""
+
+    source: Reference
+    target: str = ""
+    tags: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return f"{self.source.by_digest()} -> {self.target or '.'}"
+
+
+@dataclass
+class BlobNeed:
+    digest: str
+    size: int
+    fetch_from: Reference
+    targets: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CopyResult:
+    """What happened: manifests per job, byte counts and failures by image reference."""
+
+    manifests: dict[str, list[Manifest]] = field(default_factory=dict)
+    blobs_total: int = 0
+    bytes_total: int = 0
+    blobs_copied: int = 0
+    bytes_copied: int = 0
+    blobs_skipped: int = 0
+    blobs_mounted: int = 0
+    manifests_pushed: int = 0
+    manifests_skipped: int = 0
+    failed: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+class Source(Protocol):
+    def get_manifest(self, ref: Reference) -> Manifest: ...
+    def iter_blob(self, ref: Reference, digest: str, size: int) -> Iterator[bytes]: ...
+
+
+class StreamSource(Source, Protocol):
+    """A source whose blobs can only be read in its own order (a bundle stream)."""
+
+    def stream_blobs(self) -> Iterator[tuple[str, int, Iterator[bytes]]]: ...
+
+
+class Destination(Protocol):
+    def has_blob(self, target: str, digest: str, size: int) -> bool: ...
+    def put_blob(self, target: str, digest: str, size: int, chunks: Iterator[bytes]) -> None: ...
+    def mount_blob(self, target: str, digest: str, from_target: str) -> bool: ...
+    def has_manifest(self, target: str, manifest: Manifest, tag: str | None) -> bool: ...
+    def put_manifest(self, target: str, manifest: Manifest, tag: str | None) -> None: ...
+
+
+Progress = Callable[[int], None]
+
+
+def _noop(_: int) -> None:
+    return None
+
+
+class CopyEngine:
+    """Copies a list of jobs; keeps going past failures and reports each by reference."""
+
+    def __init__(self, source: Source, dest: Destination, workers: int = 8,
+                 on_bytes: Progress | None = None, on_plan: Callable[[int, int], None] | None = None) -> None:
+        self.source = source
+        self.dest = dest
+        self.workers = max(1, workers)
+        self.on_bytes = on_bytes or _noop
+        self.on_plan = on_plan
+        self._lock = threading.Lock()
+
+    # -- phase 1: manifests --------------------------------------------------------------------
+    def resolve(self, jobs: Iterable[ImageJob], result: CopyResult) -> dict[str, BlobNeed]:
+        """Fetch every job's manifest tree (children first); collect the blobs each target needs."""
+        jobs = list(jobs)
+        trees: dict[str, list[Manifest]] = {}
+
+        def fetch(job: ImageJob) -> list[Manifest]:
+            top = self.source.get_manifest(job.source.by_digest())
+            tree: list[Manifest] = []
+            if top.is_list:
+                for child in mediatypes.children(top.doc):
+                    ref = job.source.with_tag(None).with_digest(child["digest"])
+                    tree.append(self.source.get_manifest(ref))
+            tree.append(top)
+            return tree
+
+        with ThreadPoolExecutor(self.workers) as pool:
+            futures = {pool.submit(fetch, job): job for job in jobs}
+            for fut in as_completed(futures):
+                job = futures[fut]
+                try:
+                    trees[job.key] = fut.result()
+                except BundlerError as exc:
+                    result.failed[str(job.source)] = str(exc)
+        needs: dict[str, BlobNeed] = {}
+        for job in jobs:
+            if job.key not in trees:
+                continue
+            result.manifests[job.key] = trees[job.key]
+            for m in trees[job.key]:
+                if m.is_list:
+                    continue
+                for desc in mediatypes.blobs(m.doc):
+                    need = needs.setdefault(desc["digest"], BlobNeed(desc["digest"], int(desc.get("size", -1)), job.source))
+                    if job.target not in need.targets:
+                        need.targets.append(job.target)
+        result.blobs_total = len(needs)
+        result.bytes_total = sum(max(n.size, 0) for n in needs.values())
+        return needs
+
+    # -- phase 2: blobs ------------------------------------------------------------------------
+    def _place_blob(self, need: BlobNeed, open_chunks: Callable[[], Iterator[bytes]] | None,
+                    result: CopyResult) -> None:
+        """Put one blob at every target that lacks it: upload once, mount the rest."""
+        first_with: str | None = None
+        for target in need.targets:
+            if self.dest.has_blob(target, need.digest, need.size):
+                first_with = first_with or target
+                with self._lock:
+                    result.blobs_skipped += 1
+                continue
+            if first_with is not None and self.dest.mount_blob(target, need.digest, first_with):
+                with self._lock:
+                    result.blobs_mounted += 1
+                continue
+            if open_chunks is None:
+                chunks = self._counted(self.source.iter_blob(need.fetch_from, need.digest, need.size))
+            else:
+                chunks = self._counted(open_chunks())
+                open_chunks = None  # a stream can be read once; later targets mount or re-fetch
+            self.dest.put_blob(target, need.digest, need.size, chunks)
+            first_with = target
+            with self._lock:
+                result.blobs_copied += 1
+                result.bytes_copied += max(need.size, 0)
+
+    def _counted(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        for chunk in chunks:
+            self.on_bytes(len(chunk))
+            yield chunk
+
+    def transfer_blobs(self, needs: dict[str, BlobNeed], result: CopyResult) -> dict[str, str]:
+        """Transfer every needed blob; returns failures by blob digest."""
+        failed: dict[str, str] = {}
+        if hasattr(self.source, "stream_blobs"):
+            stream: StreamSource = self.source  # type: ignore[assignment]
+            seen: set[str] = set()
+            for digest, _size, chunks in stream.stream_blobs():
+                need = needs.get(digest)
+                if need is None:
+                    continue
+                seen.add(digest)
+                try:
+                    self._place_blob(need, lambda c=chunks: c, result)  # type: ignore[misc]
+                except BundleError:
+                    raise
+                except BundlerError as exc:
+                    failed[digest] = str(exc)
+            for digest in needs.keys() - seen:
+                failed[digest] = f"blob {digest} is not in the bundle"
+            return failed
+        with ThreadPoolExecutor(self.workers) as pool:
+            ordered = sorted(needs.values(), key=lambda n: -n.size)  # big blobs first keeps workers busy
+            futures = {pool.submit(self._place_blob, need, None, result): need for need in ordered}
+            for fut in as_completed(futures):
+                try:
+                    fut.result()
+                except BundlerError as exc:
+                    failed[futures[fut].digest] = str(exc)
+        return failed
+
+    # -- phase 3: manifests, children before lists ---------------------------------------------
+    def _push_tree(self, job: ImageJob, tree: list[Manifest], result: CopyResult) -> None:
+        top = tree[-1]
+        for m in tree[:-1]:
+            self._push_one(job.target, m, None, result)
+        self._push_one(job.target, top, None, result)
+        for tag in job.tags:
+            self._push_one(job.target, top, tag, result)
+
+    def _push_one(self, target: str, m: Manifest, tag: str | None, result: CopyResult) -> None:
+        if self.dest.has_manifest(target, m, tag):
+            with self._lock:
+                result.manifests_skipped += 1
+            return
+        self.dest.put_manifest(target, m, tag)
+        with self._lock:
+            result.manifests_pushed += 1
+
+    def run(self, jobs: list[ImageJob]) -> CopyResult:
+        start = time.monotonic()
+        result = CopyResult()
+        needs = self.resolve(jobs, result)
+        if self.on_plan:
+            self.on_plan(result.blobs_total, result.bytes_total)
+        blob_failures = self.transfer_blobs(needs, result)
+        by_key = {job.key: job for job in jobs}
+        pushable = []
+        for key, tree in result.manifests.items():
+            job = by_key[key]
+            bad = [d for m in tree if not m.is_list for d in (b["digest"] for b in mediatypes.blobs(m.doc))
+                   if d in blob_failures]
+            if bad:
+                result.failed[str(job.source)] = blob_failures[bad[0]]
+            else:
+                pushable.append(job)
+        with ThreadPoolExecutor(self.workers) as pool:
+            futures = {pool.submit(self._push_tree, job, result.manifests[job.key], result): job for job in pushable}
+            for fut in as_completed(futures):
+                try:
+                    fut.result()
+                except BundlerError as exc:
+                    result.failed[str(futures[fut].source)] = str(exc)
+        result.seconds = time.monotonic() - start
+        return result

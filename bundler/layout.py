@@ -1,0 +1,121 @@
+"""An OCI image layout on disk: ``oci-layout``, ``index.json``, ``blobs/sha256/<hex>``.
+
+Blobs are written to a temporary file, verified, then renamed into place, so a blob file that exists
+is always complete and correct. That is what makes an interrupted export resumable.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from .errors import BundlerError, DigestMismatchError
+
+LAYOUT_FILE = {"imageLayoutVersion": "1.0.0"}
+INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"
+REF_NAME = "org.opencontainers.image.ref.name"
+CONTAINERD_NAME = "io.containerd.image.name"
+METADATA_FILE = "bundler.json"
+
+
+def disk_error(exc: OSError, what: str, path: Path) -> BundlerError:
+    """Turn an OSError while writing into a user-facing error naming the thing."""
+    if exc.errno == errno.ENOSPC:
+        return BundlerError(f"disk full while writing {what} to {path}", "free space there or choose another -o path")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return BundlerError(f"cannot write {what} to {path}: {exc.strerror}", "choose a writable -o path")
+    return BundlerError(f"writing {what} to {path} failed: {exc}")
+
+
+class OCILayout:
+    """Read and write one OCI image layout directory."""
+
+    def __init__(self, root: str | Path, create: bool = True) -> None:
+        self.root = Path(root)
+        if create:
+            try:
+                (self.root / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
+                marker = self.root / "oci-layout"
+                if not marker.exists():
+                    marker.write_text(json.dumps(LAYOUT_FILE))
+            except OSError as exc:
+                raise disk_error(exc, "the OCI layout", self.root) from None
+
+    def blob_path(self, digest: str) -> Path:
+        algo, _, hexpart = digest.partition(":")
+        return self.root / "blobs" / algo / hexpart
+
+    def has_blob(self, digest: str, size: int | None = None) -> bool:
+        p = self.blob_path(digest)
+        try:
+            st = p.stat()
+        except FileNotFoundError:
+            return False
+        return size is None or size < 0 or st.st_size == size
+
+    def write_blob(self, digest: str, chunks: Iterable[bytes]) -> int:
+        """Store a blob from a stream of chunks, verifying its digest; returns its size."""
+        final = self.blob_path(digest)
+        tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
+        h = hashlib.sha256()
+        size = 0
+        try:
+            with open(tmp, "wb") as out:
+                for chunk in chunks:
+                    h.update(chunk)
+                    out.write(chunk)
+                    size += len(chunk)
+            got = "sha256:" + h.hexdigest()
+            if got != digest:
+                raise DigestMismatchError(f"blob {digest} hashed to {got}; not stored")
+            os.replace(tmp, final)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise disk_error(exc, f"blob {digest}", final) from None
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return size
+
+    def write_bytes(self, digest: str, data: bytes) -> None:
+        if not self.has_blob(digest, len(data)):
+            self.write_blob(digest, [data])
+
+    def read_blob(self, digest: str) -> bytes:
+        return self.blob_path(digest).read_bytes()
+
+    def iter_blob(self, digest: str, chunk: int = 1 << 20) -> Iterator[bytes]:
+        with open(self.blob_path(digest), "rb") as fh:
+            while data := fh.read(chunk):
+                yield data
+
+    def read_index(self) -> dict[str, Any]:
+        p = self.root / "index.json"
+        if not p.exists():
+            return {"schemaVersion": 2, "mediaType": INDEX_MEDIA_TYPE, "manifests": []}
+        return dict(json.loads(p.read_text()))
+
+    def write_json(self, name: str, doc: Any) -> None:
+        """Write a top-level JSON file (index.json, metadata) atomically."""
+        p = self.root / name
+        tmp = p.with_name(f".{name}.tmp")
+        try:
+            tmp.write_text(json.dumps(doc, indent=2, sort_keys=False) + "\n")
+            os.replace(tmp, p)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise disk_error(exc, name, p) from None
+
+    def write_index(self, entries: list[dict[str, Any]]) -> None:
+        self.write_json("index.json", {"schemaVersion": 2, "mediaType": INDEX_MEDIA_TYPE, "manifests": entries})
+
+
+def index_entry(media_type: str, digest: str, size: int, name: str, extra: dict[str, str] | None = None) -> dict[str, Any]:
+    """An index.json descriptor naming the image by its full source reference."""
+    annotations = {REF_NAME: name, CONTAINERD_NAME: name, **(extra or {})}
+    return {"mediaType": media_type, "digest": digest, "size": size, "annotations": annotations}
