@@ -16,6 +16,7 @@ from .errors import BundleError
 from .layout import OCILayout
 from .reference import Reference
 from .registry.client import CHUNK, Manifest, RegistryClient, RegistryPool, sha256_digest
+from .streams import ChunkReader
 
 
 class RegistrySource:
@@ -58,7 +59,7 @@ class RegistryDestination:
         return self.client.has_blob(target, digest)
 
     def put_blob(self, target: str, digest: str, size: int, chunks: Iterator[bytes]) -> None:
-        self.client.push_blob(target, digest, size, lambda: _ChunkFile(chunks, digest))
+        self.client.push_blob(target, digest, size, lambda: ChunkReader(chunks))
 
     def mount_blob(self, target: str, digest: str, from_target: str) -> bool:
         return self.client.mount_blob(target, digest, from_target)
@@ -163,24 +164,3 @@ class BundleSource:
                 f"(hashed to sha256:{h.hexdigest()}); nothing of it was stored",
                 "copy the part again from the original media, then run `bundler verify`",
             )
-
-
-class _ChunkFile:
-    """A read()-able view over an iterator of chunks, for streaming uploads."""
-
-    def __init__(self, chunks: Iterator[bytes], digest: str) -> None:
-        self.chunks = chunks
-        self.buf = b""
-        self.digest = digest
-
-    def read(self, n: int = -1) -> bytes:
-        while n < 0 or len(self.buf) < n:
-            try:
-                self.buf += next(self.chunks)
-            except StopIteration:
-                break
-        if n < 0:
-            out, self.buf = self.buf, b""
-        else:
-            out, self.buf = self.buf[:n], self.buf[n:]
-        return out
