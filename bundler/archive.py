@@ -135,7 +135,7 @@ def pack(layout: OCILayout, bundle: Path, front_blobs: list[str], other_blobs: l
     writer = PartWriter(bundle, split)
     try:
         cctx = zstandard.ZstdCompressor(level=level, threads=-1)
-        with cctx.stream_writer(writer, closefd=False) as zw:
+        with cctx.stream_writer(writer, closefd=False) as zw:  # type: ignore[arg-type]
             with tarfile.open(fileobj=zw, mode="w|", format=tarfile.PAX_FORMAT) as tar:
                 for name in FRONT_FILES:
                     _add_file(tar, layout.root / name, name)
@@ -193,7 +193,7 @@ class PartReader(io.RawIOBase):
         super().__init__()
         self.parts = parts
         self.index = -1
-        self._fh: IO[bytes] | None = None
+        self._fh: io.BufferedReader | None = None
         self._hash = hashlib.sha256()
         self.bytes_read = 0
         self._next()
@@ -246,7 +246,7 @@ class Entry:
 
     name: str
     size: int
-    fileobj: IO[bytes]
+    fileobj: io.RawIOBase
 
     @property
     def digest(self) -> str | None:

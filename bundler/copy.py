@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from . import mediatypes
-from .errors import BundleError, BundlerError
+from .errors import BundleError, BundlerError, DiskError
 from .reference import Reference
 from .registry.client import Manifest
+
+FATAL = (BundleError, DiskError)
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +185,7 @@ class CopyEngine:
                 seen.add(digest)
                 try:
                     self._place_blob(need, lambda c=chunks: c, result)  # type: ignore[misc]
-                except BundleError:
+                except FATAL:
                     raise
                 except BundlerError as exc:
                     failed[digest] = str(exc)
@@ -196,6 +198,10 @@ class CopyEngine:
             for fut in as_completed(futures):
                 try:
                     fut.result()
+                except FATAL:
+                    for other in futures:
+                        other.cancel()
+                    raise
                 except BundlerError as exc:
                     failed[futures[fut].digest] = str(exc)
         return failed
@@ -240,6 +246,8 @@ class CopyEngine:
             for fut in as_completed(futures):
                 try:
                     fut.result()
+                except FATAL:
+                    raise
                 except BundlerError as exc:
                     result.failed[str(futures[fut].source)] = str(exc)
         result.seconds = time.monotonic() - start

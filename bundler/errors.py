@@ -41,3 +41,7 @@ class DigestMismatchError(BundlerError):
 
 class BundleError(BundlerError):
     """The bundle on disk is missing, corrupt, truncated or not a bundle."""
+
+
+class DiskError(BundlerError):
+    """Writing to local disk failed (full, read-only, no permission): fatal, nothing is continued."""

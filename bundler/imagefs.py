@@ -7,7 +7,7 @@ import io
 import posixpath
 import tarfile
 from collections.abc import Callable, Iterator
-from typing import IO, Any, Protocol
+from typing import Any, Protocol
 
 import zstandard
 
@@ -46,7 +46,7 @@ def platform_manifest(source: BlobReader, ref: Reference, arch: str = "amd64") -
     return child, source.get_manifest(child)
 
 
-def _open_layer(raw: ChunkReader) -> IO[bytes]:
+def _open_layer(raw: ChunkReader) -> Any:
     """Uncompressed view of a layer stream: gzip, zstd or plain tar, by magic bytes."""
     buffered = io.BufferedReader(raw, 1 << 20)
     magic = buffered.peek(4)[:4]

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .errors import BundlerError, DigestMismatchError
+from .errors import DigestMismatchError, DiskError
 
 LAYOUT_FILE = {"imageLayoutVersion": "1.0.0"}
 INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"
@@ -23,13 +23,13 @@ CONTAINERD_NAME = "io.containerd.image.name"
 METADATA_FILE = "bundler.json"
 
 
-def disk_error(exc: OSError, what: str, path: Path) -> BundlerError:
+def disk_error(exc: OSError, what: str, path: Path) -> DiskError:
     """Turn an OSError while writing into a user-facing error naming the thing."""
     if exc.errno == errno.ENOSPC:
-        return BundlerError(f"disk full while writing {what} to {path}", "free space there or choose another -o path")
+        return DiskError(f"disk full while writing {what} to {path}", "free space there or choose another -o path")
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return BundlerError(f"cannot write {what} to {path}: {exc.strerror}", "choose a writable -o path")
-    return BundlerError(f"writing {what} to {path} failed: {exc}")
+        return DiskError(f"cannot write {what} to {path}: {exc.strerror}", "choose a writable -o path")
+    return DiskError(f"writing {what} to {path} failed: {exc}")
 
 
 class OCILayout:

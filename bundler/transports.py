@@ -115,6 +115,7 @@ class BundleSource:
         self.reader = reader
         self.manifests: dict[str, Manifest] = {}
         self._leftover: Iterator[Any] | None = None
+        self._first: Any = None
 
     def load_manifests(self, digests: list[str]) -> None:
         """Read the manifests stored at the front of the archive (they precede all other blobs)."""

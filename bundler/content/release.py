@@ -56,16 +56,19 @@ def plan(ctx: PlanContext) -> None:
         version = metadata.get("version") or (stream.get("metadata") or {}).get("name") or ref.tag or ""
         comps = components(stream)
         found: dict[str, str] = {}
-
-        def pin(item: tuple[str, Reference]) -> None:
-            name, cref = item
-            try:
-                found[name] = str(ctx.pin("release-component", cref, label=name).pinned)
-            except BundlerError as exc:
-                ctx.plan.fail(str(cref), f"release {version} component {name}: {exc}")
-
         with ThreadPoolExecutor(ctx.workers) as pool:
-            list(pool.map(pin, comps))
+            pins = pool.map(_pin_component, [ctx] * len(comps), [version] * len(comps), *zip(*comps, strict=True))
+            for name, pinned in pins:
+                if pinned:
+                    found[name] = pinned
         ctx.plan.extra.setdefault("releases", []).append(
             {"image": str(ref), "digest": release.digest, "version": version, "components": dict(sorted(found.items()))}
         )
+
+
+def _pin_component(ctx: PlanContext, version: str, name: str, ref: Reference) -> tuple[str, str | None]:
+    try:
+        return name, str(ctx.pin("release-component", ref, label=name).pinned)
+    except BundlerError as exc:
+        ctx.plan.fail(str(ref), f"release {version} component {name}: {exc}")
+        return name, None

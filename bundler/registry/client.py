@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from urllib.parse import urljoin, urlparse
 
 import requests
@@ -325,7 +325,7 @@ class RegistryClient:
             self.request("DELETE", urljoin(self.base + "/", resp.headers["Location"]), repo, "pull,push").close()
         return False
 
-    def push_blob(self, repo: str, digest: str, size: int, opener: Callable[[], IO[bytes]]) -> None:
+    def push_blob(self, repo: str, digest: str, size: int, opener: Callable[[], Any]) -> None:
         """Monolithic upload: POST a session, PUT the bytes with ``?digest=``. The registry verifies."""
         resp = self.request("POST", f"/v2/{repo}/blobs/uploads/", repo, "pull,push")
         if resp.status_code != 202 or not resp.headers.get("Location"):
@@ -359,7 +359,7 @@ class RegistryClient:
 class _Sized:
     """A file-like body with a known length so requests sends Content-Length, not chunked."""
 
-    def __init__(self, fh: IO[bytes], size: int) -> None:
+    def __init__(self, fh: Any, size: int) -> None:
         self.fh = fh
         self.size = size
 
