@@ -102,7 +102,8 @@ class RegistryClient:
                 kw["data"] = body_factory()
             last = attempt == self.retries or not replayable
             try:
-                resp = self.session.request(method, url, timeout=self.timeout, **kw)
+                # verify= explicitly: requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override session.verify
+                resp = self.session.request(method, url, timeout=self.timeout, verify=self.verify, **kw)
             except requests.exceptions.SSLError as exc:
                 raise RegistryError(
                     f"TLS verification failed for {self.registry}: {_short(exc)}",

@@ -1,0 +1,130 @@
+"""Throw-away PKI for tests: a CA and server certificates for 127.0.0.1 / localhost.
+
+Not for production (the Quay bootstrap has its own in ``bundler.quay.tls``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+
+
+def _name(cn: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "bundler tests"),
+                      x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+
+def _validity(builder: x509.CertificateBuilder, days: int) -> x509.CertificateBuilder:
+    now = dt.datetime.now(dt.UTC)
+    return builder.not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=days))
+
+
+def key_pem(key: PrivateKey) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def cert_pem(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+@dataclass
+class CA:
+    """A self-signed certificate authority that issues server certificates."""
+
+    cert: x509.Certificate
+    key: PrivateKey
+
+    @classmethod
+    def create(cls, common_name: str = "bundler test CA", days: int = 30) -> CA:
+        key = ec.generate_private_key(ec.SECP256R1())
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(_name(common_name))
+            .issuer_name(_name(common_name))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                                         data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                                         crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        )
+        cert = _validity(builder, days).sign(key, hashes.SHA256())
+        return cls(cert, key)
+
+    @property
+    def pem(self) -> bytes:
+        return cert_pem(self.cert)
+
+    def issue(self, hosts: list[str] | tuple[str, ...] = ("127.0.0.1", "localhost"),
+              days: int = 30) -> tuple[x509.Certificate, PrivateKey]:
+        """A server certificate with ``hosts`` as SANs (IP addresses become IP SANs)."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        sans: list[x509.GeneralName] = []
+        for h in hosts:
+            try:
+                sans.append(x509.IPAddress(ipaddress.ip_address(h)))
+            except ValueError:
+                sans.append(x509.DNSName(h))
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(_name(hosts[0]))
+            .issuer_name(self.cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.cert.public_key()),  # type: ignore[arg-type]
+                           critical=False)
+        )
+        return _validity(builder, days).sign(self.key, hashes.SHA256()), key
+
+    def write(self, directory: str | Path, hosts: list[str] | tuple[str, ...] = ("127.0.0.1", "localhost")) -> TLSFiles:
+        """Write ``ca.pem``, a fresh server ``server.crt``/``server.key`` and a ``certs.d`` style dir."""
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        cert, key = self.issue(hosts)
+        files = TLSFiles(ca_file=d / "ca.pem", cert_file=d / "server.crt", key_file=d / "server.key",
+                         cert_dir=d / "certs.d")
+        files.ca_file.write_bytes(self.pem)
+        # registries expect the leaf first, then the chain
+        files.cert_file.write_bytes(cert_pem(cert) + self.pem)
+        files.key_file.write_bytes(key_pem(key))
+        files.key_file.chmod(0o600)
+        files.cert_dir.mkdir(exist_ok=True)
+        (files.cert_dir / "ca.crt").write_bytes(self.pem)
+        return files
+
+
+@dataclass(frozen=True)
+class TLSFiles:
+    """PEM files on disk. ``cert_dir`` holds ``ca.crt`` only (for ``skopeo --cert-dir``/``podman``)."""
+
+    ca_file: Path
+    cert_file: Path
+    key_file: Path
+    cert_dir: Path
+
+
+def self_signed_rsa(common_name: str = "bundler token signer", days: int = 30) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
+    """An RSA key and a self-signed certificate for it (a token signer's ``rootcertbundle``)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_name(common_name))
+        .issuer_name(_name(common_name))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+    )
+    return _validity(builder, days).sign(key, hashes.SHA256()), key
