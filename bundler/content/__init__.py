@@ -26,7 +26,9 @@ def planners() -> list[Planner]:
             if exc.name == name:
                 continue
             raise
-        out.append(module.plan)
+        planner = getattr(module, "plan", None)
+        if planner is not None:
+            out.append(planner)
     return out
 
 
