@@ -1,0 +1,223 @@
+"""A small client for the parts of Quay's API an unattended bootstrap needs.
+
+Follows shared/research/quay.md §3, traps included:
+
+- ``POST /api/v1/user/initialize`` works only on an empty database: 400 means a user already exists
+  (404 means ``FEATURE_USER_INITIALIZE`` is off). Its OAuth token lasts 2.5 h, so it is stored with its
+  expiry and, once stale, replaced by a session login (``GET /csrf_token`` then ``POST /api/v1/signin``;
+  the API takes no Basic auth).
+- ``POST /api/v1/organization/`` needs the trailing slash; 201 created, 400 exists. ``GET`` of a missing
+  organization is 404, but a 400 on create while ``GET`` still says 404 means a *user* holds the name.
+- ``GET …/robots/{short}`` of a missing robot answers **400**, not 404; ``PUT`` of an existing robot is
+  400 too. Both are treated as the "other" state and re-checked, never as failures.
+- A robot only gets push rights on repositories that do not exist yet through an org team with role
+  ``creator`` (repository permissions apply only to existing repositories); a default-permission
+  prototype gives it ``write`` on repositories anyone else creates.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from ..errors import BundlerError
+
+TOKEN_LIFETIME = 9000  # seconds, data/model/oauth.py create_user_access_token(expires_in=9000)
+ROBOT_SHORTNAME = "mirror"
+TEAM_NAME = "mirrorpush"
+
+
+class QuayAPIError(BundlerError):
+    def __init__(self, message: str, status: int | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.status = status
+
+
+def _message(resp: requests.Response) -> str:
+    try:
+        body = resp.json()
+    except ValueError:
+        return resp.text[:200]
+    if isinstance(body, dict):
+        for key in ("error_message", "message", "detail", "title"):
+            if body.get(key):
+                return str(body[key])
+    return str(body)[:200]
+
+
+@dataclass
+class Robot:
+    name: str    # "org+short": the registry login
+    token: str   # the registry password
+
+
+class QuayClient:
+    """Talks to one Quay over HTTPS, verifying it against ``verify`` (our CA file, or a bool)."""
+
+    def __init__(self, base_url: str, verify: str | bool = True, timeout: float = 30.0,
+                 session: requests.Session | None = None) -> None:
+        self.base = base_url.rstrip("/")
+        self.http = session or requests.Session()
+        self.http.verify = verify
+        self.timeout = timeout
+        self.token: str | None = None
+        self.csrf: str | None = None
+
+    # -- plumbing -------------------------------------------------------------------------------
+    def _headers(self) -> dict[str, str]:
+        h = {"Accept": "application/json"}
+        if self.token:
+            h["Authorization"] = f"Bearer {self.token}"
+        elif self.csrf:
+            h["X-CSRF-Token"] = self.csrf
+        return h
+
+    def request(self, method: str, path: str, json_body: Any = None) -> requests.Response:
+        try:
+            resp = self.http.request(method, self.base + path, json=json_body, headers=self._headers(),
+                                     timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise QuayAPIError(f"{method} {path} on {self.base} failed: {type(exc).__name__}: {exc}") from None
+        nxt = resp.headers.get("X-Next-CSRF-Token")
+        if nxt and not self.token:
+            self.csrf = nxt
+        return resp
+
+    def _fail(self, what: str, resp: requests.Response) -> QuayAPIError:
+        return QuayAPIError(f"{what}: HTTP {resp.status_code}: {_message(resp)}", status=resp.status_code)
+
+    # -- health ---------------------------------------------------------------------------------
+    def wait_healthy(self, timeout: float = 600.0, interval: float = 3.0,
+                     progress: Callable[[str], None] | None = None) -> None:
+        """Poll ``GET /health/instance`` until it answers 200 (mirror-registry allows ~5 minutes)."""
+        deadline = time.monotonic() + timeout
+        last = "no answer yet"
+        while True:
+            try:
+                resp = self.http.get(self.base + "/health/instance", timeout=10)
+                if resp.status_code == 200:
+                    return
+                last = f"HTTP {resp.status_code}"
+            except requests.RequestException as exc:
+                last = type(exc).__name__
+            if time.monotonic() >= deadline:
+                raise QuayAPIError(f"Quay at {self.base} did not become healthy within {timeout:.0f}s ({last})",
+                                   hint="see `podman logs` of the quay container (`bundler quay status`)")
+            if progress:
+                progress(f"waiting for {self.base}/health/instance: {last}")
+            time.sleep(interval)
+
+    # -- users ----------------------------------------------------------------------------------
+    def initialize(self, username: str, password: str, email: str) -> str | None:
+        """Create the first user; return its OAuth token, or None when a user already exists (400)."""
+        resp = self.request("POST", "/api/v1/user/initialize",
+                            {"username": username, "password": password, "email": email, "access_token": True})
+        if resp.status_code == 200:
+            token = resp.json().get("access_token")
+            if not token:
+                raise QuayAPIError("user/initialize answered 200 without an access_token")
+            self.token = str(token)
+            return self.token
+        if resp.status_code == 400:
+            return None  # "Cannot initialize user in a non-empty database" (or auth type not Database)
+        if resp.status_code == 404:
+            raise QuayAPIError("Quay has user initialization turned off (404 on /api/v1/user/initialize)",
+                               status=404, hint="set FEATURE_USER_INITIALIZE: true in config.yaml")
+        raise self._fail("creating the first user", resp)
+
+    def use_token(self, token: str) -> bool:
+        """Adopt a stored token if Quay still accepts it (``GET /api/v1/user/`` is 200)."""
+        self.token = token
+        resp = self.request("GET", "/api/v1/user/")
+        if resp.status_code == 200:
+            return True
+        self.token = None
+        return False
+
+    def sign_in(self, username: str, password: str) -> None:
+        """Session login (cookie + CSRF token) for when the init token is gone or expired."""
+        self.token = None
+        resp = self.request("GET", "/csrf_token")
+        if resp.status_code == 200:
+            try:
+                self.csrf = str(resp.json().get("csrf_token") or self.csrf or "")
+            except ValueError:
+                pass
+        resp = self.request("POST", "/api/v1/signin", {"username": username, "password": password})
+        if resp.status_code != 200:
+            raise QuayAPIError(f"signing in to Quay as {username} failed: HTTP {resp.status_code}: {_message(resp)}",
+                               status=resp.status_code,
+                               hint="the stored admin password in quay-credentials no longer matches")
+
+    # -- organizations --------------------------------------------------------------------------
+    def org_exists(self, org: str) -> bool:
+        resp = self.request("GET", f"/api/v1/organization/{org}")
+        if resp.status_code == 200:
+            return True
+        if resp.status_code == 404:
+            return False
+        raise self._fail(f"looking up organization {org}", resp)
+
+    def ensure_org(self, org: str) -> bool:
+        """Create ``org`` unless it exists; True when this call created it."""
+        if self.org_exists(org):
+            return False
+        resp = self.request("POST", "/api/v1/organization/", {"name": org})
+        if resp.status_code == 201:
+            return True
+        if resp.status_code == 400:
+            if self.org_exists(org):
+                return False  # made meanwhile
+            raise QuayAPIError(f"cannot create organization {org}: {_message(resp)}", status=400,
+                               hint="a user account may already hold that name; mirror to another namespace")
+        raise self._fail(f"creating organization {org}", resp)
+
+    # -- robots and permissions -----------------------------------------------------------------
+    def get_robot(self, org: str, short: str) -> Robot | None:
+        resp = self.request("GET", f"/api/v1/organization/{org}/robots/{short}")
+        if resp.status_code == 200:
+            body = resp.json()
+            return Robot(str(body["name"]), str(body["token"]))
+        if resp.status_code in (400, 404):  # Quay answers 400 "Could not find robot", not 404
+            return None
+        raise self._fail(f"looking up robot {org}+{short}", resp)
+
+    def ensure_robot(self, org: str, short: str = ROBOT_SHORTNAME) -> Robot:
+        robot = self.get_robot(org, short)
+        if robot:
+            return robot
+        resp = self.request("PUT", f"/api/v1/organization/{org}/robots/{short}",
+                            {"description": "bundler: pushes mirrored content"})
+        if resp.status_code in (200, 201):
+            body = resp.json()
+            return Robot(str(body["name"]), str(body["token"]))
+        if resp.status_code == 400:  # "Existing robot with name" (a race): read it back
+            robot = self.get_robot(org, short)
+            if robot:
+                return robot
+        raise self._fail(f"creating robot {org}+{short}", resp)
+
+    def grant_push(self, org: str, robot: Robot, team: str = TEAM_NAME) -> None:
+        """Team with role creator holding the robot, plus a write prototype for new repositories."""
+        resp = self.request("PUT", f"/api/v1/organization/{org}/team/{team}",
+                            {"role": "creator", "description": "bundler mirror push"})
+        if resp.status_code not in (200, 201):
+            raise self._fail(f"creating team {org}/{team}", resp)
+        resp = self.request("PUT", f"/api/v1/organization/{org}/team/{team}/members/{robot.name}")
+        if resp.status_code not in (200, 201):
+            raise self._fail(f"adding {robot.name} to team {org}/{team}", resp)
+        resp = self.request("GET", f"/api/v1/organization/{org}/prototypes")
+        if resp.status_code != 200:
+            raise self._fail(f"listing default permissions of {org}", resp)
+        for proto in resp.json().get("prototypes", []):
+            delegate = proto.get("delegate") or {}
+            if delegate.get("name") == robot.name and proto.get("role") in ("write", "admin"):
+                return
+        resp = self.request("POST", f"/api/v1/organization/{org}/prototypes",
+                            {"role": "write", "delegate": {"name": robot.name, "kind": "user"}})
+        if resp.status_code not in (200, 201):
+            raise self._fail(f"giving {robot.name} write on new repositories of {org}", resp)

@@ -1,0 +1,212 @@
+"""The mirror registry's TLS material, made with ``cryptography``: a private CA and a server certificate.
+
+The server certificate carries subjectAltNames for everything a client may dial: the FQDN, its short
+name, the host's IP addresses, ``localhost`` and ``127.0.0.1``. (A CN-only certificate, as in the 2020
+manual workflow, is rejected by Go clients such as podman, skopeo and the OpenShift installer.)
+
+The CA is made once and kept: clusters trust it through ``additionalTrustBundle``, so re-running only
+re-issues the server certificate when its names changed or it nears expiry. Private keys are 0600.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import json
+import os
+import socket
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+CA_DAYS = 3650
+SERVER_DAYS = 730
+RENEW_BEFORE = dt.timedelta(days=30)
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+@dataclass(frozen=True)
+class TLSFiles:
+    ca_cert: Path      # the CA clients trust (ca-bundle.pem for additionalTrustBundle)
+    ca_key: Path       # 0600
+    server_cert: Path  # leaf followed by the CA
+    server_key: Path   # 0600
+
+
+def tls_files(tls_dir: Path) -> TLSFiles:
+    return TLSFiles(tls_dir / "ca.pem", tls_dir / "ca.key", tls_dir / "server.crt", tls_dir / "server.key")
+
+
+def host_ips() -> list[IPAddress]:
+    """This host's addresses (loopback and link-local left out; 127.0.0.1 is added separately)."""
+    found: set[str] = set()
+    try:
+        out = subprocess.run(["ip", "-j", "addr"], capture_output=True, text=True, check=False, timeout=10).stdout
+        for link in json.loads(out or "[]"):
+            for a in link.get("addr_info", []):
+                if a.get("local"):
+                    found.add(a["local"])
+    except (OSError, ValueError, subprocess.SubprocessError):
+        pass
+    for name in {socket.gethostname(), socket.getfqdn()}:
+        try:
+            for info in socket.getaddrinfo(name, None):
+                found.add(str(info[4][0]))
+        except OSError:
+            pass
+    ips: list[IPAddress] = []
+    for text in found:
+        try:
+            ip = ipaddress.ip_address(text.split("%")[0])
+        except ValueError:
+            continue
+        if ip.is_loopback or ip.is_link_local or ip.is_unspecified:
+            continue
+        ips.append(ip)
+    return sorted(ips, key=lambda i: (i.version, int(i)))
+
+
+def subject_names(hostname: str, extra_ips: list[IPAddress] | None = None) -> tuple[list[str], list[IPAddress]]:
+    """DNS names and IPs the server certificate must carry."""
+    dns: list[str] = []
+    ips: list[IPAddress] = []
+    try:
+        ips.append(ipaddress.ip_address(hostname))
+    except ValueError:
+        dns.append(hostname.lower())
+        short = hostname.split(".", 1)[0].lower()
+        if short not in dns:
+            dns.append(short)
+    if "localhost" not in dns:
+        dns.append("localhost")
+    for ip in [ipaddress.ip_address("127.0.0.1"), *(host_ips() if extra_ips is None else extra_ips)]:
+        if ip not in ips:
+            ips.append(ip)
+    return dns, ips
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write a secret file created 0600 from the start (never world-readable, even briefly)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+def _write_public(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+def _new_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _pem_key(key: rsa.RSAPrivateKey) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _make_ca(hostname: str) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
+    key = _new_key()
+    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "bundler mirror registry"),
+                      x509.NameAttribute(NameOID.COMMON_NAME, f"bundler CA for {hostname}"[:64])])
+    now = _now()
+    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=CA_DAYS))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                                         data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                                         crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+            .add_extension(ski, critical=False)
+            .sign(key, hashes.SHA256()))
+    return cert, key
+
+
+def _make_server(hostname: str, dns: list[str], ips: list[IPAddress], ca: x509.Certificate,
+                 ca_key: rsa.RSAPrivateKey) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
+    key = _new_key()
+    now = _now()
+    sans: list[x509.GeneralName] = [x509.DNSName(d) for d in dns] + [x509.IPAddress(i) for i in ips]
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname[:64])]))
+            .issuer_name(ca.subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=SERVER_DAYS))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=True,
+                                         data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                                         crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    return cert, key
+
+
+def _current_sans(cert: x509.Certificate) -> tuple[set[str], set[IPAddress]]:
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return set(), set()
+    return set(san.get_values_for_type(x509.DNSName)), set(san.get_values_for_type(x509.IPAddress))
+
+
+def ensure_tls(tls_dir: Path, hostname: str, extra_ips: list[IPAddress] | None = None) -> TLSFiles:
+    """Make (or keep) the CA and a server certificate for ``hostname``; returns the file paths.
+
+    The server certificate is re-issued when it lacks a name it must carry, was not signed by the
+    current CA, or expires within 30 days. The CA itself is only made when missing.
+    """
+    files = tls_files(Path(tls_dir))
+    Path(tls_dir).mkdir(parents=True, exist_ok=True)
+    os.chmod(tls_dir, 0o755)
+    if files.ca_cert.exists() and files.ca_key.exists():
+        ca = x509.load_pem_x509_certificate(files.ca_cert.read_bytes())
+        loaded = serialization.load_pem_private_key(files.ca_key.read_bytes(), password=None)
+        if not isinstance(loaded, rsa.RSAPrivateKey):
+            raise ValueError(f"{files.ca_key} is not an RSA key")
+        ca_key = loaded
+        os.chmod(files.ca_key, 0o600)
+    else:
+        ca, ca_key = _make_ca(hostname)
+        _write_private(files.ca_key, _pem_key(ca_key))
+        _write_public(files.ca_cert, ca.public_bytes(serialization.Encoding.PEM))
+        files.server_cert.unlink(missing_ok=True)
+
+    dns, ips = subject_names(hostname, extra_ips)
+    if files.server_cert.exists() and files.server_key.exists():
+        leaf = x509.load_pem_x509_certificates(files.server_cert.read_bytes())[0]
+        have_dns, have_ips = _current_sans(leaf)
+        fresh = leaf.not_valid_after_utc - _now() > RENEW_BEFORE
+        if fresh and set(dns) <= have_dns and set(ips) <= have_ips and leaf.issuer == ca.subject:
+            try:
+                leaf.verify_directly_issued_by(ca)
+                os.chmod(files.server_key, 0o600)
+                return files
+            except (ValueError, TypeError, Exception):  # noqa: BLE001 - any failure means re-issue
+                pass
+    cert, key = _make_server(hostname, dns, ips, ca, ca_key)
+    _write_private(files.server_key, _pem_key(key))
+    _write_public(files.server_cert, cert.public_bytes(serialization.Encoding.PEM)
+                  + ca.public_bytes(serialization.Encoding.PEM))
+    return files
