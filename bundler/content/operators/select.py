@@ -1,0 +1,265 @@
+"""Which bundles of a catalog to carry: oc-mirror v2's filter (sherine-k/catalog-filter
+``mirror-filter.go`` / ``channel.go``), applied to the format-neutral model.
+
+- no ``packages``: every package, the head of every channel;
+- a package without ``channels``: every channel of it, each filtered by the package's range or,
+  without one, to its head;
+- listed channels: only those, each by its own range, else the package's range, else its head;
+- a range (``minVersion`` / ``maxVersion``): the replaces chain from the lowest node that reaches
+  the most in-range bundles down to (excluding) the first node that reaches none, plus in-range
+  bundles those nodes skip; ``minVersion == maxVersion`` picks exactly that version;
+- ``full: true``: every entry of every (listed) channel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ...config import CatalogSpec, ChannelSpec, PackageSpec
+from ...errors import BundlerError, ConfigError
+from .model import Catalog, Channel, Package, Version, VersionRange, parse_version
+
+
+@dataclass
+class Selection:
+    """What to keep: per package, per channel, the kept entry names (catalog order)."""
+
+    channels: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    default_channels: dict[str, str] = field(default_factory=dict)
+    bundles: set[tuple[str, str]] = field(default_factory=set)
+    warnings: list[str] = field(default_factory=list)
+    everything: bool = False
+
+    @property
+    def packages(self) -> list[str]:
+        return sorted(self.channels)
+
+
+class _Node:
+    __slots__ = ("name", "replaces", "skips", "version")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.replaces: _Node | None = None
+        self.skips: list[_Node] = []
+        self.version: Version | None = None
+
+
+def _graph(ch: Channel) -> _Node:
+    """The channel's upgrade graph; returns its single head (no incoming replaces/skips edge)."""
+    nodes: dict[str, _Node] = {}
+    incoming: dict[str, set[str]] = {}
+    seen: set[str] = set()
+    errors: list[str] = []
+
+    def node(name: str) -> _Node:
+        if name not in nodes:
+            nodes[name] = _Node(name)
+        return nodes[name]
+
+    for e in ch.entries:
+        if e.name in seen:
+            errors.append(f"duplicate channel entry {e.name!r}")
+            continue
+        seen.add(e.name)
+        n = node(e.name)
+        if e.replaces:
+            if e.replaces == e.name:
+                errors.append(f"entry {e.name!r} replaces itself")
+            n.replaces = node(e.replaces)
+            incoming.setdefault(e.replaces, set()).add(e.name)
+        for s in e.skips:
+            if s == e.name:
+                errors.append(f"entry {e.name!r} skips itself")
+            if s not in [k.name for k in n.skips]:
+                n.skips.append(node(s))
+            incoming.setdefault(s, set()).add(e.name)
+    heads = [nodes[e.name] for e in ch.entries if not incoming.get(e.name)]
+    heads = list({h.name: h for h in heads}.values())
+    if not heads:
+        errors.append("no channel head found (every entry is replaced or skipped by another)")
+    elif len(heads) > 1:
+        errors.append(f"multiple channel heads found: {sorted(h.name for h in heads)}")
+    if errors:
+        raise BundlerError(f"package {ch.package!r} channel {ch.name!r} is not a valid upgrade graph: " + "; ".join(errors))
+    # Kahn's walk from the head: anything with an edge left over sits on a cycle.
+    left = {k: set(v) for k, v in incoming.items()}
+    queue = [heads[0]]
+    while queue:
+        cur = queue.pop(0)
+        for nxt in ([cur.replaces] if cur.replaces else []) + cur.skips:
+            if nxt.name in left:
+                left[nxt.name].discard(cur.name)
+                if not left[nxt.name]:
+                    del left[nxt.name]
+                    queue.append(nxt)
+    if left:
+        raise BundlerError(f"package {ch.package!r} channel {ch.name!r}: detected a cycle in the upgrade graph")
+    return heads[0]
+
+
+def channel_head(ch: Channel) -> str:
+    return _graph(ch).name
+
+
+def filter_by_range(ch: Channel, rng: VersionRange, versions: dict[str, Version | None],
+                    warnings: list[str] | None = None) -> set[str]:
+    """catalog-filter's ``filterByVersionRange``: entry names to keep for ``rng``."""
+    head = _graph(ch)
+    cur: _Node | None = head
+    while cur is not None:
+        cur.version = versions.get(cur.name)
+        for s in cur.skips:
+            s.version = versions.get(s.name)
+        cur = cur.replaces
+    seen: set[str] = set()
+    counts: dict[str, int] = {}
+    chain: list[_Node] = []
+    cur = head
+    while cur is not None and cur.name not in {c.name for c in chain}:
+        chain.append(cur)
+        cur = cur.replaces
+    # Count bottom-up (iteratively: replaces chains can be long).
+    for n in reversed(chain):
+        count = counts[n.replaces.name] if n.replaces is not None and n.replaces.name in counts else 0
+        if n.name not in seen and rng.check(n.version):
+            seen.add(n.name)
+            count += 1
+        for s in n.skips:
+            if s.name not in seen and rng.check(s.version):
+                seen.add(s.name)
+                count += 1
+        counts[n.name] = count
+    new_head: _Node | None = None
+    tail: _Node | None = None
+    best = -1
+    for n in chain:
+        c = counts[n.name]
+        if c >= best:
+            new_head, best = n, c
+        if c == 0:
+            tail = n
+            break
+    keep: set[str] = set()
+    cur = new_head
+    while cur is not None and cur is not tail and cur.name not in keep:
+        if warnings is not None:
+            if cur.version is None:
+                warnings.append(f"including bundle {cur.name!r}: it is unversioned but is required "
+                                f"to ensure inclusion of all bundles in the range")
+            elif not rng.check(cur.version):
+                warnings.append(f"including bundle {cur.name!r} with version {cur.version}: it falls outside "
+                                f"{rng} but is required to keep the upgrade path")
+        keep.add(cur.name)
+        for s in cur.skips:
+            if rng.check(s.version):
+                keep.add(s.name)
+        cur = cur.replaces
+    return keep
+
+
+def _range(min_v: str | None, max_v: str | None, where: str) -> VersionRange | None:
+    if not min_v and not max_v:
+        return None
+    lo = parse_version(min_v) if min_v else None
+    hi = parse_version(max_v) if max_v else None
+    if min_v and lo is None:
+        raise ConfigError(f"{where}: minVersion {min_v!r} is not a semantic version")
+    if max_v and hi is None:
+        raise ConfigError(f"{where}: maxVersion {max_v!r} is not a semantic version")
+    return VersionRange(lo, hi)
+
+
+def _listing(names: list[str], limit: int = 60) -> str:
+    names = sorted(names)
+    shown = ", ".join(names[:limit])
+    if len(names) > limit:
+        shown += f", ... ({len(names)} in all)"
+    return shown or "(none)"
+
+
+def _versions(catalog: Catalog, pkg: Package) -> dict[str, Version | None]:
+    return {b.name: parse_version(b.version) for (p, _), b in catalog.bundles.items() if p == pkg.name}
+
+
+def select(catalog: Catalog, spec: CatalogSpec) -> Selection:
+    """Apply the ImageSetConfiguration's filter for one catalog. Unknown packages, channels and
+    versions raise ConfigError naming them and listing what the catalog has."""
+    sel = Selection(everything=spec.full and not spec.packages)
+    where = str(spec.catalog)
+    wanted: list[tuple[Package, PackageSpec | None]] = []
+    if spec.packages:
+        for want_pkg in spec.packages:
+            pkg = catalog.packages.get(want_pkg.name)
+            if pkg is None:
+                raise ConfigError(
+                    f"package {want_pkg.name!r} is not in catalog {where}",
+                    f"the catalog has these packages: {_listing(list(catalog.packages))}",
+                )
+            wanted.append((pkg, want_pkg))
+    else:
+        wanted = [(catalog.packages[n], None) for n in sorted(catalog.packages)]
+
+    for pkg, ps in wanted:
+        pwhere = f"catalog {where} package {pkg.name!r}"
+        chans: list[tuple[Channel, ChannelSpec | None]] = []
+        if ps is not None and ps.channels:
+            for want_ch in ps.channels:
+                ch = pkg.channels.get(want_ch.name)
+                if ch is None:
+                    raise ConfigError(
+                        f"channel {want_ch.name!r} is not in package {pkg.name!r} of catalog {where}",
+                        f"package {pkg.name!r} has these channels: {_listing(list(pkg.channels))}",
+                    )
+                chans.append((ch, want_ch))
+        else:
+            chans = [(pkg.channels[n], None) for n in sorted(pkg.channels)]
+        versions = _versions(catalog, pkg)
+        kept: dict[str, list[str]] = {}
+        ranged = False
+        for ch, cs in chans:
+            rng = _range(cs.min_version, cs.max_version, f"{pwhere} channel {ch.name!r}") if cs else None
+            if rng is None and ps is not None:
+                rng = _range(ps.min_version, ps.max_version, pwhere)
+            if spec.full and rng is not None:
+                raise ConfigError(f"{pwhere}: full: true cannot be mixed with minVersion/maxVersion")
+            if spec.full:
+                names = {e.name for e in ch.entries}
+            elif rng is not None:
+                ranged = True
+                exact = rng.specific
+                if exact is not None:
+                    names = {n for n, v in versions.items() if v is not None and v.same(exact)
+                             and ch.entry(n) is not None}
+                else:
+                    names = filter_by_range(ch, rng, versions, sel.warnings)
+            else:
+                names = {channel_head(ch)}
+            if not names:
+                continue
+            kept[ch.name] = [e.name for e in ch.entries if e.name in names]
+            for n in names:
+                if (pkg.name, n) in catalog.bundles:
+                    sel.bundles.add((pkg.name, n))
+        if not kept:
+            have = sorted({str(v) for v in versions.values() if v is not None}, key=lambda s: parse_version(s) or s)
+            if ranged:
+                raise ConfigError(
+                    f"{pwhere}: no bundle matches the version range in the selected channels",
+                    f"the package has these versions: {', '.join(have) or '(none)'}",
+                )
+            raise ConfigError(f"{pwhere}: has no channel with a bundle to carry")
+        default = pkg.default_channel
+        if default not in kept:
+            new_default = next(iter(kept))
+            if ps is not None and ps.channels:
+                new_default = next(cs.name for _, cs in chans if cs is not None and cs.name in kept)
+            if default:
+                sel.warnings.append(
+                    f"{pwhere}: the default channel {default!r} is not carried; "
+                    f"the pruned catalog makes {new_default!r} the default"
+                )
+            default = new_default
+        sel.channels[pkg.name] = kept
+        sel.default_channels[pkg.name] = default
+    return sel
