@@ -189,6 +189,8 @@ class CopyEngine:
                     raise
                 except BundlerError as exc:
                     failed[digest] = str(exc)
+                if len(seen) == len(needs) and not getattr(stream, "drain", True):
+                    break  # leave the stream where it is: a later run reads on from here
             for digest in needs.keys() - seen:
                 failed[digest] = f"blob {digest} is not in the bundle"
             return failed

@@ -74,9 +74,19 @@ def plan_jobs(images: list[dict[str, Any]], registry: str) -> tuple[list[ImageJo
     return jobs, mapping
 
 
-def run_import(opts: ImportOptions, say: Printer = print, reader: BundleReader | None = None) -> ImportResult:
+def open_bundle(bundle: Path) -> BundleSource:
+    """Open a bundle as a stream source with its manifests (the front of the archive) loaded."""
+    reader = BundleReader(bundle)
+    source = BundleSource(reader)
+    source.load_manifests(list(reader.metadata.get("manifests") or []))
+    return source
+
+
+def run_import(opts: ImportOptions, say: Printer = print, source: BundleSource | None = None) -> ImportResult:
     start = time.monotonic()
-    reader = reader or BundleReader(opts.bundle)
+    source = source or open_bundle(opts.bundle)
+    source.drain = True
+    reader = source.reader
     meta = reader.metadata
     images: list[dict[str, Any]] = list(meta.get("images") or [])
     host, _ = split_target(opts.registry)
@@ -84,8 +94,6 @@ def run_import(opts: ImportOptions, say: Printer = print, reader: BundleReader |
     client = RegistryClient(host, auth, opts.ca_file, credentials=opts.credentials)
     client.ping()
     jobs, mapping = plan_jobs(images, opts.registry)
-    source = BundleSource(reader)
-    source.load_manifests(list(meta.get("manifests") or []))
     show = opts.progress if opts.progress is not None else sys.stderr.isatty()
     bar = tqdm(total=reader.total_bytes, unit="B", unit_scale=True, unit_divisor=1024, desc="push",
                file=sys.stderr) if show else None

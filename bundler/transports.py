@@ -114,6 +114,7 @@ class BundleSource:
     def __init__(self, reader: BundleReader) -> None:
         self.reader = reader
         self.manifests: dict[str, Manifest] = {}
+        self.drain = True  # False: stop streaming once every needed blob went by (bootstrap pre-pass)
         self._leftover: Iterator[Any] | None = None
         self._first: Any = None
 

@@ -1,0 +1,92 @@
+"""``bundler import`` without ``--registry``: bring up this host's own registry from the images carried
+at the front of the bundle, then import into it, in one pass over the bundle."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+from collections.abc import Callable
+from pathlib import Path
+
+from .auth import AuthStore, Credentials
+from .copy import CopyEngine, ImageJob
+from .errors import BundlerError
+from .importer import ImportOptions, ImportResult, open_bundle, plan_jobs, run_import
+from .layout import OCILayout, index_entry
+from .reference import parse
+from .transports import BundleSource, LayoutDestination
+
+Printer = Callable[[str], None]
+
+
+def default_data_dir() -> Path:
+    if os.geteuid() == 0:
+        return Path("/var/lib/bundler/quay")
+    return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "bundler" / "quay"
+
+
+def stage_bootstrap_images(source: BundleSource, layout_dir: Path) -> dict[str, str]:
+    """Copy the bundle's bootstrap images (at the front of the archive) into an OCI layout without
+    reading further into the bundle; returns role -> source reference."""
+    meta = source.reader.metadata
+    boot = [e for e in meta.get("images") or [] if e["kind"] == "bootstrap"]
+    if not boot:
+        return {}
+    layout = OCILayout(layout_dir)
+    jobs = [ImageJob(source=parse(e["name"]).with_tag(None).with_digest(e["digest"])) for e in boot]
+    source.drain = False
+    result = CopyEngine(source, LayoutDestination(layout), workers=1).run(jobs)
+    if result.failed:
+        raise BundlerError("could not stage the registry images from the bundle: " + "; ".join(result.failed.values()))
+    layout.write_index([index_entry(e["mediaType"], e["digest"], len(layout.read_blob(e["digest"])), e["source"])
+                        for e in boot])
+    return {e.get("label", e["source"]): e["source"] for e in boot}
+
+
+def import_with_bootstrap(bundle: Path, outdir: Path, *, authfile: Path | None, workers: int, hostname: str | None,
+                          port: int, data_dir: Path | None, flavor: str, say: Printer = print) -> ImportResult:
+    from . import quay
+
+    data_dir = data_dir or default_data_dir()
+    source = open_bundle(bundle)
+    meta = source.reader.metadata
+    staging = data_dir / "images"
+    roles = stage_bootstrap_images(source, staging)
+    if flavor == "quay" and not roles:
+        raise BundlerError(
+            f"{bundle} carries no registry images to bootstrap Quay from",
+            "export with `bootstrap: true` in the ImageSetConfiguration, or pass --registry to use an existing registry",
+        )
+    images = quay.load_images_from_layout(staging, list(roles.values())) if roles else {}
+    by_role = {role: images.get(ref, ref) for role, ref in roles.items()}
+    host = hostname or socket.getfqdn()
+    jobs, _ = plan_jobs(list(meta.get("images") or []), f"{host}:{port}")
+    orgs = sorted({job.target.split("/", 1)[0] for job in jobs})
+    say(f"Bootstrapping the {flavor} registry at {host}:{port} (data in {data_dir}) ...")
+    mirror = quay.bootstrap(data_dir, host, port, orgs, flavor=flavor, images=by_role)
+    shutil.rmtree(staging, ignore_errors=True)
+    opts = ImportOptions(bundle=bundle, registry=mirror.host, outdir=outdir, authfile=None, ca_file=mirror.ca_file,
+                         workers=workers, credentials=Credentials(mirror.username, mirror.password))
+    result = run_import(opts, say, source=source)
+    write_access_outputs(outdir, mirror.host, mirror.ca_file, Credentials(mirror.username, mirror.password), authfile)
+    say(f"CA bundle: {outdir / 'ca-bundle.pem'} (install-config additionalTrustBundle); "
+        f"pull secret with the mirror's credentials: {outdir / 'pull-secret.json'}")
+    return result
+
+
+def write_access_outputs(outdir: Path, host: str, ca_file: Path, creds: Credentials, authfile: Path | None) -> None:
+    """``ca-bundle.pem`` and ``pull-secret.json`` (the input pull secret merged with the mirror's entry, 0600)."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(ca_file, outdir / "ca-bundle.pem")
+    doc: dict = {"auths": {}}
+    if authfile:
+        AuthStore.load(authfile)  # refuses a file that is not a pull secret, naming it
+        doc = json.loads(Path(authfile).read_text())
+    doc["auths"][host] = AuthStore({host: creds}).to_json()["auths"][host]
+    target = outdir / "pull-secret.json"
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(doc, fh, indent=2)
+    os.chmod(target, 0o600)
