@@ -217,8 +217,9 @@ def _operator_layers(era: str, host: str) -> list[dict[str, bytes]]:
          "objects": [{"kind": "ImageStream", "spec": {"tags": [{"from": {"kind": "DockerImage",
                                                                            "name": f"{host}/ubi8/decoy-other-era:latest"}}]}}]}
     ).encode()
-    assets[f"{other}/rhel/imagestreams/decoy.json"] = imagestream(
-        "decoy", [("1", "DockerImage", f"{host}/ubi8/decoy-other-era:latest")])
+    if era == "4.14":   # a stale <=4.5 directory beside the 4.6+ one: the 4.6+ one wins
+        assets[f"{other}/rhel/imagestreams/decoy.json"] = imagestream(
+            "decoy", [("1", "DockerImage", f"{host}/ubi8/decoy-other-era:latest")])
     assets["opt/openshift/operator/s390x/rhel/imagestreams/decoy.json"] = imagestream(
         "decoy", [("1", "DockerImage", f"{host}/ubi8/decoy-s390x:latest")])
     assets["opt/openshift/operator/okd-x86_64/centos/imagestreams/decoy.json"] = imagestream(

@@ -74,3 +74,171 @@ def test_operator_pullspec(pullspec: str, registry: str, stream: str, want: str)
 def test_samples_registry() -> None:
     assert samples.samples_registry("mirror.example:8443/ocp/samples/") == "mirror.example:8443/ocp/samples"
     assert samples.samples_registry("https://mirror.example") == "mirror.example"
+
+
+# -- against real registries ------------------------------------------------------------------
+
+import yaml  # noqa: E402
+from typer.testing import CliRunner  # noqa: E402
+
+from bundler import config as bconfig  # noqa: E402
+from bundler.auth import AuthStore  # noqa: E402
+from bundler.cli import app  # noqa: E402
+from bundler.content import release as release_planner  # noqa: E402
+from bundler.layout import OCILayout  # noqa: E402
+from bundler.plan import Plan, PlanContext  # noqa: E402
+from bundler.reference import parse  # noqa: E402
+from bundler.registry.client import RegistryPool  # noqa: E402
+from bundler.synthetic_samples import SamplesUpstream, build_samples_upstream  # noqa: E402
+from bundler.testing.certs import CA  # noqa: E402
+from bundler.testing.registry import RegistryServer, write_authfile  # noqa: E402
+from bundler.transports import RegistrySource  # noqa: E402
+
+
+class World:
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.ca = CA.create()
+        self.upstream = RegistryServer(ca=self.ca, auth="basic").start()
+        self.mirror = RegistryServer(ca=self.ca, auth="token").start()
+        self.ca_file = tmp / "ca.pem"
+        self.ca_file.write_bytes(self.ca.pem)
+        self.authfile = write_authfile(tmp / "auth.json", {
+            self.upstream.host: (self.upstream.username, self.upstream.password),
+            self.mirror.host: (self.mirror.username, self.mirror.password),
+        })
+        self.up: SamplesUpstream = build_samples_upstream(self.upstream.client())
+
+    def close(self) -> None:
+        self.upstream.close()
+        self.mirror.close()
+
+    def imageset(self, name: str, release: str, **samples: object) -> Path:
+        doc = {"apiVersion": "mirror.openshift.io/v2alpha1", "kind": "ImageSetConfiguration",
+               "mirror": {"platform": {"release": release}, "samples": samples}}
+        path = self.tmp / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(doc))
+        return path
+
+    def plan(self, cfg_path: Path) -> Plan:
+        cfg = bconfig.load(cfg_path)
+        source = RegistrySource(RegistryPool(AuthStore.load(self.authfile), self.ca_file))
+        ctx = PlanContext(config=cfg, source=source, layout=OCILayout(self.tmp / f"work-{cfg_path.stem}"), plan=Plan())
+        release_planner.plan(ctx)
+        samples.plan(ctx)
+        return ctx.plan
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> World:
+    w = World(tmp_path_factory.mktemp("samples"))
+    yield w  # type: ignore[misc]
+    w.close()
+
+
+def _sample_refs(p: Plan) -> set[str]:
+    return {f"{i.source.name}:{t}" for i in p.images if i.kind == "sample" for t in i.tags}
+
+
+@pytest.mark.parametrize("era", ["4.14", "4.4"])
+def test_planner_selects_exactly_the_streams_images(world: World, era: str) -> None:
+    rel = world.up.releases[era]
+    p = world.plan(world.imageset(f"plan-{era}", rel.release, fromRelease=True))
+    expected = rel.images() - {world.up.missing}
+    assert _sample_refs(p) == expected
+    # decoys of the other layout, other architectures and OKD are never read
+    assert not any("decoy" in r for r in _sample_refs(p))
+    # pinned to the upstream digests, tags kept; lists and indexes carried whole
+    for img in p.images:
+        if img.kind == "sample":
+            for t in img.tags:
+                assert world.up.digests[f"{img.source.name}:{t}"] == img.digest
+    rec = p.extra["samples"]
+    assert rec["operators"][0]["directory"] == rel.directory
+    assert rec["operators"][0]["layout"] == ("4.6+" if era == "4.14" else "4.5-")
+    # the ImageStreamTag alias is recorded as an alias, not an image
+    assert rec["streams"]["httpd"]["aliases"] == ["latest"]
+    assert rec["streams"]["httpd"]["images"] == [f"{world.up.registry}/ubi8/httpd-24:latest"]
+    # the stream whose image does not exist: left out, failure reported, name in skippedImagestreams
+    assert rec["skippedImagestreams"] == ["missing"]
+    assert "missing" not in rec["streams"]
+    assert list(p.failed) == [world.up.missing]
+    assert "missing" in p.failed[world.up.missing]
+    # python-39:latest and :1 share one digest: one image, both tags
+    py = [i for i in p.images if i.source.repository == "ubi8/python-39"]
+    assert len(py) == 1 and sorted(py[0].tags) == ["1", "latest"]
+
+
+def test_planner_skip_images_and_images_file(world: World) -> None:
+    rel = world.up.releases["4.14"]
+    listfile = world.tmp / "sample-images.txt"
+    listfile.write_text(f"# extra samples\n{world.up.registry}/rhscl/perl-526-rhel7:latest\n\n")
+    p = world.plan(world.imageset("skip", rel.release, fromRelease=True, skip=["jenkins", "nodejs"],
+                                  images=[f"{world.up.registry}/ubi8/decoy-okd:latest".replace("ubi8", "centos")],
+                                  imagesFile=str(listfile)))
+    expected = (rel.images(skip=("jenkins", "nodejs")) - {world.up.missing}) | {
+        f"{world.up.registry}/rhscl/perl-526-rhel7:latest", f"{world.up.registry}/centos/decoy-okd:latest"}
+    assert _sample_refs(p) == expected
+    rec = p.extra["samples"]
+    assert rec["skippedImagestreams"] == ["jenkins", "missing", "nodejs"]
+    assert rec["skippedByConfig"] == ["jenkins", "nodejs"]
+
+
+def test_images_only_without_release(world: World) -> None:
+    ref = f"{world.up.registry}/ubi8/nodejs-16:1"
+    path = world.tmp / "only.yaml"
+    path.write_text(yaml.safe_dump({"apiVersion": "mirror.openshift.io/v2alpha1", "kind": "ImageSetConfiguration",
+                                    "mirror": {"samples": {"images": [ref, f"{world.up.registry}/{'rhscl/nope'}:1"]}}}))
+    p = world.plan(path)
+    assert _sample_refs(p) == {ref}
+    assert list(p.failed) == [f"{world.up.registry}/rhscl/nope:1"]
+    assert p.extra["samples"]["skippedImagestreams"] == []
+
+
+@pytest.mark.parametrize("era", ["4.14", "4.4"])
+def test_export_import_every_sample_resolves_by_tag_where_the_operator_looks(world: World, era: str) -> None:
+    rel = world.up.releases[era]
+    runner = CliRunner()
+    cfg = world.imageset(f"e2e-{era}", rel.release, fromRelease=True, skip=["jenkins"])
+    bundle = world.tmp / f"samples-{era}.tar.zst"
+    res = runner.invoke(app, ["export", "-c", str(cfg), "-o", str(bundle), "--authfile", str(world.authfile),
+                              "--ca-file", str(world.ca_file)])
+    # the missing stream's image fails: reported, the rest exported, exit status non-zero
+    assert res.exit_code != 0, res.output
+    assert world.up.missing in res.output and "missing" in res.output
+    assert bundle.exists()
+    target = f"{world.mirror.host}/mirror-{era.replace('.', '')}"
+    out = world.tmp / f"out-{era}"
+    res = runner.invoke(app, ["import", str(bundle), "--registry", target, "-o", str(out),
+                              "--authfile", str(world.authfile), "--ca-file", str(world.ca_file)])
+    assert res.exit_code == 0, res.output
+
+    patch_text = (out / "samples-registry.yaml").read_text()
+    assert "oc patch configs.samples.operator.openshift.io cluster --type merge" in patch_text
+    assert "WARNING" not in patch_text
+    patch = yaml.safe_load(patch_text)
+    assert patch["spec"]["samplesRegistry"] == target
+    assert patch["spec"]["skippedImagestreams"] == ["jenkins", "missing"]
+
+    client = world.mirror.client()
+    expected = rel.images(skip=("jenkins",)) - {world.up.missing}
+    assert expected
+    for pull in sorted(expected):
+        at = parse(samples.operator_pullspec(pull, patch["spec"]["samplesRegistry"]))
+        assert at.registry == world.mirror.host
+        m = client.get_manifest(at.repository, at.tag)          # by tag, where the operator looks
+        assert m.digest == world.up.digests[pull], pull          # digest unchanged
+        assert client.get_manifest(at.repository, m.digest).digest == m.digest
+        if m.is_list:   # every platform of a list / index came along
+            for child in m.doc["manifests"]:
+                assert client.get_manifest(at.repository, child["digest"]).digest == child["digest"]
+    # nothing the operator would not use was mirrored as a sample
+    report = json.loads((out / "report.json").read_text())
+    mirrored = {f"{parse(i['source']).name}:{t}" for i in report["images"] if i["kind"] == "sample" for t in i["tags"]}
+    assert mirrored == expected
+    # the tag mirror set covers every sample repository
+    itms = yaml.safe_load((out / "imageTagMirrorSet.yaml").read_text())
+    sources = {r["source"]: r["mirrors"] for r in itms["spec"]["imageTagMirrors"]}
+    for pull in expected:
+        ref = parse(pull)
+        assert sources[ref.name] == [f"{target}/{ref.repository}"]
