@@ -6,9 +6,23 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
+from typer.testing import CliRunner
 
+from bundler import config as bconfig
+from bundler.auth import AuthStore
+from bundler.cli import app
+from bundler.content import release as release_planner
 from bundler.content import samples
 from bundler.errors import ConfigError
+from bundler.layout import OCILayout
+from bundler.plan import Plan, PlanContext
+from bundler.reference import parse
+from bundler.registry.client import RegistryPool
+from bundler.synthetic_samples import SamplesUpstream, build_samples_upstream
+from bundler.testing.certs import CA
+from bundler.testing.registry import RegistryServer, write_authfile
+from bundler.transports import RegistrySource
 
 
 def _stream(name: str, tags: list[tuple[str, str, str]]) -> bytes:
@@ -78,21 +92,7 @@ def test_samples_registry() -> None:
 
 # -- against real registries ------------------------------------------------------------------
 
-import yaml  # noqa: E402
-from typer.testing import CliRunner  # noqa: E402
 
-from bundler import config as bconfig  # noqa: E402
-from bundler.auth import AuthStore  # noqa: E402
-from bundler.cli import app  # noqa: E402
-from bundler.content import release as release_planner  # noqa: E402
-from bundler.layout import OCILayout  # noqa: E402
-from bundler.plan import Plan, PlanContext  # noqa: E402
-from bundler.reference import parse  # noqa: E402
-from bundler.registry.client import RegistryPool  # noqa: E402
-from bundler.synthetic_samples import SamplesUpstream, build_samples_upstream  # noqa: E402
-from bundler.testing.certs import CA  # noqa: E402
-from bundler.testing.registry import RegistryServer, write_authfile  # noqa: E402
-from bundler.transports import RegistrySource  # noqa: E402
 
 
 class World:
