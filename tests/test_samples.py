@@ -242,3 +242,32 @@ def test_export_import_every_sample_resolves_by_tag_where_the_operator_looks(wor
     for pull in expected:
         ref = parse(pull)
         assert sources[ref.name] == [f"{target}/{ref.repository}"]
+
+
+def test_render_outputs_warns_when_the_operator_would_look_elsewhere(tmp_path: Path) -> None:
+    from bundler.outputs import MirroredImage, OutputContext
+
+    ok = parse("registry.redhat.io/ubi8/httpd-24:latest")
+    deep = parse("registry.redhat.io/a/b/c:1")
+    images = [
+        MirroredImage("sample", ok, "sha256:" + "1" * 64, "mirror:5000/p/ubi8/httpd-24", tags=["latest"]),
+        MirroredImage("sample", deep, "sha256:" + "2" * 64, "mirror:5000/p/a/b/c", tags=["1"]),
+    ]
+    meta = {"extra": {"samples": {"images": [{"source": str(ok), "imagestreams": ["httpd"]},
+                                             {"source": str(deep), "imagestreams": ["deep"]}],
+                                  "skippedImagestreams": ["jenkins"], "skippedByConfig": ["jenkins"]}}}
+    octx = OutputContext(outdir=tmp_path, registry="mirror:5000/p", images=images, metadata=meta)
+    samples.render_outputs(octx)
+    text = (tmp_path / samples.OUTPUT_FILE).read_text()
+    assert "WARNING" in text and "mirror:5000/p/registry.redhat.io/a/b/c:1" in text
+    assert "ubi8/httpd-24" not in text.split("WARNING", 1)[1]
+    assert yaml.safe_load(text) == {"spec": {"managementState": "Managed", "samplesRegistry": "mirror:5000/p",
+                                             "skippedImagestreams": ["jenkins"]}}
+
+
+def test_render_outputs_nothing_without_samples(tmp_path: Path) -> None:
+    from bundler.outputs import OutputContext
+
+    octx = OutputContext(outdir=tmp_path, registry="mirror:5000", images=[], metadata={"extra": {}})
+    samples.render_outputs(octx)
+    assert not (tmp_path / samples.OUTPUT_FILE).exists()

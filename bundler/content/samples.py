@@ -378,7 +378,7 @@ def render_outputs(octx: OutputContext) -> None:
         "# The operator then pulls every sample from samplesRegistry + the image's original repository",
         "# path, by tag; imageTagMirrorSet.yaml maps the same tags for other clients. If the mirror uses a",
         "# private CA, add it to image.config.openshift.io/cluster spec.additionalTrustedCA first.",
-        f"# {len(samples)} sample images carried.",
+        f"# {len(samples)} sample images carried ({sum(len(i.tags) for i in samples)} tags).",
     ]
     if failed:
         lines.append("# Image streams left out because an image could not be pulled at export:")
