@@ -144,9 +144,11 @@ def write_image_layout(layout_dir: Path, ref: str, files: list[tuple[str, Path |
     mbytes = json.dumps(manifest, sort_keys=True).encode()
     mdigest = put(mbytes)
     index_path = Path(layout_dir) / "index.json"
-    index = json.loads(index_path.read_text()) if index_path.exists() else {"schemaVersion": 2, "manifests": []}
-    index["manifests"] = [e for e in index["manifests"] if ref not in _entry_names(e)]
-    index["manifests"].append({"mediaType": OCI_MANIFEST, "digest": mdigest, "size": len(mbytes),
+    index: dict[str, Any] = json.loads(index_path.read_text()) if index_path.exists() else {}
+    entries: list[dict[str, Any]] = [e for e in index.get("manifests", []) if ref not in _entry_names(e)]
+    index["schemaVersion"] = 2
+    index["manifests"] = entries
+    entries.append({"mediaType": OCI_MANIFEST, "digest": mdigest, "size": len(mbytes),
                                "annotations": {REF_NAME: ref, CONTAINERD_NAME: ref}})
     index_path.write_text(json.dumps(index, indent=1))
     return mdigest

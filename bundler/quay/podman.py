@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from pathlib import Path
 
 from ..errors import BundlerError
 
@@ -18,11 +19,11 @@ def podman_env() -> dict[str, str]:
 
 
 def run(args: list[str], what: str, check: bool = True, timeout: float | None = 600,
-        input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+        input_text: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run a podman/skopeo command; on failure raise a BundlerError naming ``what`` and stderr."""
     try:
         res = subprocess.run(args, env=podman_env(), capture_output=True, text=True, check=False,
-                             timeout=timeout, input=input_text)
+                             timeout=timeout, input=input_text, cwd=cwd)
     except FileNotFoundError:
         raise BundlerError(f"{args[0]} is not installed; needed for {what}",
                            f"install {args[0]} (Debian/RHEL package '{args[0]}')") from None

@@ -120,7 +120,7 @@ def _pem_key(key: rsa.RSAPrivateKey) -> bytes:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def _make_ca(hostname: str) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
@@ -168,7 +168,9 @@ def _current_sans(cert: x509.Certificate) -> tuple[set[str], set[IPAddress]]:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
         return set(), set()
-    return set(san.get_values_for_type(x509.DNSName)), set(san.get_values_for_type(x509.IPAddress))
+    ips = {i for i in san.get_values_for_type(x509.IPAddress)
+           if isinstance(i, ipaddress.IPv4Address | ipaddress.IPv6Address)}
+    return set(san.get_values_for_type(x509.DNSName)), ips
 
 
 def ensure_tls(tls_dir: Path, hostname: str, extra_ips: list[IPAddress] | None = None) -> TLSFiles:

@@ -1,0 +1,461 @@
+"""Render and run the mirror registry stack with podman.
+
+Two flavors:
+
+``quay`` (default)
+    One pod ``<name>-pod`` publishing ``<port>`` → 8443 with containers ``<name>-redis`` (rhel8 redis,
+    password from an env file), optionally ``<name>-db`` (PostgreSQL with pg_trgm) and ``<name>-app``
+    (Quay; SQLite by default, as mirror-registry 2.x). Everything lives under the data dir.
+``distribution``
+    One pod with ``<name>-registry``: Docker Distribution 2.8 (Debian's binary in a locally built image),
+    htpasswd auth (bcrypt) and TLS with the generated certificate. For labs and demos.
+
+Restarts: every container runs with ``--restart=always`` (podman restarts it when it dies), and
+``podman generate systemd --new`` unit files are written to ``<data-dir>/systemd/``. When systemd is
+PID 1 they are installed (``/etc/systemd/system`` for root, ``~/.config/systemd/user`` otherwise) and
+enabled, so the stack comes back after a reboot; otherwise they are left there for the admin.
+
+No secret is ever on a podman command line: redis/postgres passwords reach containers through 0600
+``--env-file`` files; Quay's and Distribution's through mounted 0600 config files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from ..errors import BundlerError
+from .config import load_or_create_secrets, random_password, write_distribution_config, write_quay_config
+from .podman import podman, podman_env, run
+from .tls import _write_private, ensure_tls
+
+FLAVORS = ("quay", "distribution")
+DEFAULT_NAME = "bundler-quay"
+STATE_FILE = "stack.json"
+CREDENTIALS_FILE = "quay-credentials"
+CA_BUNDLE = "ca-bundle.pem"
+SPEC_LABEL = "io.bundler.spec"
+DISTRIBUTION_USER = "mirror"
+DEFAULT_ADMIN = "quayadmin"
+
+
+def default_data_dir() -> Path:
+    if os.geteuid() == 0:
+        return Path("/var/lib/bundler/quay")
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "bundler" / "quay"
+
+
+@dataclass
+class StackState:
+    """What ``stack.json`` records (nothing secret): enough to find, restart and describe the stack."""
+
+    name: str = DEFAULT_NAME
+    flavor: str = "quay"
+    hostname: str = "localhost"
+    port: int = 8443
+    bind_address: str = ""
+    db: str = "sqlite"
+    admin_user: str = DEFAULT_ADMIN
+    images: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def pod(self) -> str:
+        return f"{self.name}-pod"
+
+    @property
+    def registry_host(self) -> str:
+        return f"{self.hostname}:{self.port}"
+
+
+def load_state(data_dir: Path) -> StackState | None:
+    p = Path(data_dir) / STATE_FILE
+    if not p.exists():
+        return None
+    raw = json.loads(p.read_text())
+    known = set(StackState.__dataclass_fields__)
+    return StackState(**{k: v for k, v in raw.items() if k in known})
+
+
+def save_state(data_dir: Path, state: StackState) -> None:
+    p = Path(data_dir) / STATE_FILE
+    tmp = p.with_name(f".{p.name}.tmp")
+    tmp.write_text(json.dumps(asdict(state), indent=1, sort_keys=True))
+    os.replace(tmp, p)
+
+
+def load_credentials(data_dir: Path) -> dict[str, Any]:
+    p = Path(data_dir) / CREDENTIALS_FILE
+    return json.loads(p.read_text()) if p.exists() else {}
+
+
+def save_credentials(data_dir: Path, creds: dict[str, Any]) -> None:
+    _write_private(Path(data_dir) / CREDENTIALS_FILE, json.dumps(creds, indent=1, sort_keys=True).encode())
+
+
+# -- rendering -------------------------------------------------------------------------------------
+
+def _env_file(path: Path, values: dict[str, str]) -> Path:
+    _write_private(path, "".join(f"{k}={v}\n" for k, v in values.items()).encode())
+    return path
+
+
+def bcrypt_htpasswd(user: str, password: str) -> str:
+    """One htpasswd line with a bcrypt hash (Distribution ignores other schemes).
+
+    Uses ``htpasswd -niB`` with the password on stdin (never on the command line), else libcrypt.
+    """
+    if shutil.which("htpasswd"):
+        res = subprocess.run(["htpasswd", "-niB", user], input=password, capture_output=True, text=True,
+                             check=False)
+        line = res.stdout.strip()
+        if res.returncode == 0 and line.startswith(f"{user}:$2"):
+            return line
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import crypt  # noqa: PLC0415 - deprecated module, only a fallback
+        hashed = crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH))
+    if not hashed or not hashed.startswith("$2"):
+        raise BundlerError("cannot make a bcrypt htpasswd entry", "install apache2-utils (htpasswd)")
+    return f"{user}:{hashed}"
+
+
+def _publish(state: StackState, container_port: int) -> str:
+    bind = f"{state.bind_address}:" if state.bind_address else ""
+    return f"{bind}{state.port}:{container_port}"
+
+
+def render(data_dir: Path, state: StackState) -> list[list[str]]:
+    """Write every config/secret file for the stack and return the podman commands that create it.
+
+    Commands are returned rather than run so that they can be shown, tested and checked for secrets.
+    """
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(data_dir, 0o711)
+    secrets_dir = data_dir / "secrets"
+    secrets_dir.mkdir(exist_ok=True)
+    os.chmod(secrets_dir, 0o700)
+    tls = ensure_tls(data_dir / "tls", state.hostname)
+    shutil.copyfile(tls.ca_cert, data_dir / CA_BUNDLE)
+    os.chmod(data_dir / CA_BUNDLE, 0o644)
+    pod_args = ["podman", "pod", "create", "--name", state.pod, "--infra-name", f"{state.name}-infra",
+                "--label", "io.bundler.stack=" + state.name]
+    cmds: list[list[str]] = []
+
+    if state.flavor == "distribution":
+        sec = load_or_create_secrets(secrets_dir / "secrets.json")
+        reg = data_dir / "registry"
+        (reg / "storage").mkdir(parents=True, exist_ok=True)
+        (reg / "auth").mkdir(exist_ok=True)
+        (reg / "certs").mkdir(exist_ok=True)
+        (reg / "etc").mkdir(exist_ok=True)
+        write_distribution_config(reg / "etc" / "config.yml", sec)
+        creds = load_credentials(data_dir)
+        if not creds.get("password") or creds.get("username") != DISTRIBUTION_USER:
+            creds = {"flavor": "distribution", "username": DISTRIBUTION_USER, "password": random_password(32)}
+            save_credentials(data_dir, creds)
+        _write_private(reg / "auth" / "htpasswd", (bcrypt_htpasswd(DISTRIBUTION_USER, creds["password"]) + "\n").encode())
+        shutil.copyfile(tls.server_cert, reg / "certs" / "server.crt")
+        _write_private(reg / "certs" / "server.key", tls.server_key.read_bytes())
+        pod_args += ["--publish", _publish(state, 5000)]
+        cmds.append(pod_args)
+        cmds.append(["podman", "create", "--name", f"{state.name}-registry", "--pod", state.pod,
+                     "--restart=always",
+                     "-v", f"{reg / 'etc'}:/etc/docker/registry:Z,ro",
+                     "-v", f"{reg / 'auth'}:/auth:Z,ro",
+                     "-v", f"{reg / 'certs'}:/certs:Z,ro",
+                     "-v", f"{reg / 'storage'}:/var/lib/registry:Z",
+                     state.images["registry"]])
+        return cmds
+
+    if state.flavor != "quay":
+        raise BundlerError(f"unknown flavor {state.flavor!r}", f"choose one of {', '.join(FLAVORS)}")
+    quay = data_dir / "quay"
+    conf = quay / "config"
+    for d in (conf, conf / "extra_ca_certs", quay / "storage", quay / "sqlite", data_dir / "redis"):
+        d.mkdir(parents=True, exist_ok=True)
+    sec = load_or_create_secrets(secrets_dir / "secrets.json", existing_config=conf / "config.yaml")
+    write_quay_config(conf / "config.yaml", state.registry_host, state.admin_user, sec, state.db)
+    shutil.copyfile(tls.server_cert, conf / "ssl.cert")
+    os.chmod(conf / "ssl.cert", 0o644)
+    _write_private(conf / "ssl.key", tls.server_key.read_bytes())
+    shutil.copyfile(tls.ca_cert, conf / "extra_ca_certs" / "bundler-ca.crt")
+    redis_env = _env_file(secrets_dir / "redis.env", {"REDIS_PASSWORD": sec["redis_password"]})
+    pod_args += ["--publish", _publish(state, 8443)]
+    cmds.append(pod_args)
+    cmds.append(["podman", "create", "--name", f"{state.name}-redis", "--pod", state.pod, "--restart=always",
+                 "--env-file", str(redis_env), "-v", f"{data_dir / 'redis'}:/data:Z,U", state.images["redis"]])
+    if state.db == "postgres":
+        pg = data_dir / "postgres" / "data"
+        pg.mkdir(parents=True, exist_ok=True)
+        pg_env = _env_file(secrets_dir / "postgres.env", {
+            "POSTGRESQL_USER": "quay", "POSTGRESQL_DATABASE": "quay",
+            "POSTGRESQL_PASSWORD": sec["postgres_password"],
+            "POSTGRESQL_ADMIN_PASSWORD": sec["postgres_admin_password"]})
+        cmds.append(["podman", "create", "--name", f"{state.name}-db", "--pod", state.pod, "--restart=always",
+                     "--env-file", str(pg_env), "-v", f"{pg}:/var/lib/pgsql/data:Z,U", state.images["postgres"]])
+    cmds.append(["podman", "create", "--name", f"{state.name}-app", "--pod", state.pod, "--restart=always",
+                 "-v", f"{conf}:/quay-registry/conf/stack:Z,U",
+                 "-v", f"{quay / 'storage'}:/datastorage:Z,U",
+                 "-v", f"{quay / 'sqlite'}:/sqlite:Z,U",
+                 "-e", "WORKER_COUNT_UNSUPPORTED_MINIMUM=1", "-e", "WORKER_COUNT=1",
+                 state.images["quay"], "registry"])
+    return cmds
+
+
+def spec_hash(cmds: list[list[str]], data_dir: Path) -> str:
+    """Fingerprint of the commands and the files they mount, to tell when the stack must be re-created."""
+    h = hashlib.sha256(json.dumps(cmds).encode())
+    for rel in ("quay/config/config.yaml", "quay/config/ssl.cert", "registry/etc/config.yml",
+                "registry/auth/htpasswd", "registry/certs/server.crt", "secrets/redis.env", "secrets/postgres.env"):
+        p = Path(data_dir) / rel
+        if p.exists():
+            h.update(rel.encode() + p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+# -- podman state ----------------------------------------------------------------------------------
+
+def pod_info(pod: str) -> dict[str, Any] | None:
+    res = podman("pod", "inspect", pod, what=f"inspecting pod {pod}", check=False)
+    if res.returncode != 0:
+        return None
+    data = json.loads(res.stdout)
+    if isinstance(data, list):
+        data = data[0] if data else None
+    return data if isinstance(data, dict) else None
+
+
+def _container_states(pod: str) -> dict[str, str]:
+    res = podman("ps", "-a", "--filter", f"pod={pod}", "--format", "json", what="listing containers", check=False)
+    out: dict[str, str] = {}
+    if res.returncode == 0 and res.stdout.strip():
+        for c in json.loads(res.stdout):
+            names = c.get("Names") or []
+            name = names[0] if names else c.get("Id", "")[:12]
+            if c.get("IsInfra"):
+                continue
+            out[name] = str(c.get("State", "unknown"))
+    return out
+
+
+# -- systemd ---------------------------------------------------------------------------------------
+
+def systemd_running() -> bool:
+    return Path("/run/systemd/system").is_dir()
+
+
+def _unit_dir() -> Path:
+    if os.geteuid() == 0:
+        return Path("/etc/systemd/system")
+    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "systemd" / "user"
+
+
+def _systemctl(*args: str) -> None:
+    scope = [] if os.geteuid() == 0 else ["--user"]
+    subprocess.run(["systemctl", *scope, *args], capture_output=True, text=True, check=False)
+
+
+def write_units(data_dir: Path, state: StackState, install: bool | None = None) -> list[Path]:
+    """``podman generate systemd --new`` for the pod into ``<data-dir>/systemd``; install and enable them
+    when systemd runs (``install=None``) or when asked. ``CONTAINERS_CONF`` is carried into the units."""
+    unit_dir = Path(data_dir) / "systemd"
+    if unit_dir.exists():
+        shutil.rmtree(unit_dir)
+    unit_dir.mkdir(parents=True)
+    run(["podman", "generate", "systemd", "--new", "--files", "--restart-policy=always", "--name", state.pod],
+        what="generating systemd units", cwd=unit_dir)
+    units = sorted(unit_dir.glob("*.service"))
+    conf = os.environ.get("CONTAINERS_CONF")
+    for u in units:
+        text = u.read_text()
+        if conf:
+            text = text.replace("Environment=PODMAN_SYSTEMD_UNIT=%n",
+                                f"Environment=PODMAN_SYSTEMD_UNIT=%n\nEnvironment=CONTAINERS_CONF={conf}", 1)
+        u.write_text(text)
+    if install if install is not None else systemd_running():
+        dest = _unit_dir()
+        dest.mkdir(parents=True, exist_ok=True)
+        for u in units:
+            shutil.copyfile(u, dest / u.name)
+        _systemctl("daemon-reload")
+        _systemctl("enable", f"pod-{state.pod}.service")
+        if os.geteuid() != 0 and shutil.which("loginctl"):
+            subprocess.run(["loginctl", "enable-linger"], capture_output=True, check=False)
+    return units
+
+
+def remove_units(state: StackState) -> None:
+    dest = _unit_dir()
+    found = list(dest.glob(f"pod-{state.pod}.service")) + list(dest.glob(f"container-{state.name}-*.service"))
+    if not found:
+        return
+    if systemd_running():
+        _systemctl("disable", f"pod-{state.pod}.service")
+    for u in found:
+        u.unlink(missing_ok=True)
+    if systemd_running():
+        _systemctl("daemon-reload")
+
+
+# -- lifecycle -------------------------------------------------------------------------------------
+
+def _missing_images(state: StackState) -> list[str]:
+    roles = ["registry"] if state.flavor == "distribution" else ["quay", "redis"] + (
+        ["postgres"] if state.db == "postgres" else [])
+    missing: list[str] = []
+    for role in roles:
+        ref = state.images.get(role)
+        if not ref:
+            missing.append(f"{role} (no image given)")
+            continue
+        res = subprocess.run(["podman", "image", "exists", ref], env=podman_env(), capture_output=True, check=False)
+        if res.returncode != 0:
+            missing.append(f"{role}: {ref}")
+    return missing
+
+
+def _default_images(flavor: str, db: str) -> dict[str, str]:
+    if flavor == "distribution":
+        from .images import ensure_distribution_image
+        return {"registry": ensure_distribution_image()}
+    from ..config import DEFAULT_BOOTSTRAP
+    roles = ["quay", "redis"] + (["postgres"] if db == "postgres" else [])
+    return {r: DEFAULT_BOOTSTRAP[r] for r in roles if r in DEFAULT_BOOTSTRAP}
+
+
+def stack_up(data_dir: Path, hostname: str | None = None, port: int | None = None, flavor: str | None = None,
+             images: dict[str, str] | None = None, *, name: str | None = None, bind_address: str | None = None,
+             db: str | None = None, admin_user: str | None = None, wait: bool = True,
+             timeout: float = 600.0, install_units: bool | None = None) -> StackState:
+    """Render and start the stack (idempotent). Arguments left None come from the previous run's
+    ``stack.json``, else defaults. The pod is re-created only when its rendered definition changed."""
+    data_dir = Path(data_dir)
+    state = load_state(data_dir) or StackState()
+    for key, value in (("hostname", hostname), ("port", port), ("flavor", flavor), ("name", name),
+                       ("bind_address", bind_address), ("db", db), ("admin_user", admin_user)):
+        if value is not None:
+            setattr(state, key, value)
+    if state.flavor not in FLAVORS:
+        raise BundlerError(f"unknown flavor {state.flavor!r}", f"choose one of {', '.join(FLAVORS)}")
+    if images:
+        state.images.update(images)
+    if not state.images or (state.flavor == "distribution" and "registry" not in state.images):
+        state.images = {**_default_images(state.flavor, state.db), **state.images}
+    missing = _missing_images(state)
+    if missing:
+        raise BundlerError(f"images missing from podman storage: {'; '.join(missing)}",
+                           "import a bundle that carries the bootstrap images (bootstrap: in the "
+                           "ImageSetConfiguration), or load them with `podman load`")
+    cmds = render(data_dir, state)
+    save_state(data_dir, state)
+    spec = spec_hash(cmds, data_dir)
+    info = pod_info(state.pod)
+    if info is not None and (info.get("Labels") or {}).get(SPEC_LABEL) != spec:
+        podman("pod", "rm", "-f", state.pod, what=f"removing the outdated pod {state.pod}")
+        info = None
+    if info is None:
+        cmds[0] = cmds[0][:3] + ["--label", f"{SPEC_LABEL}={spec}"] + cmds[0][3:]
+        for cmd in cmds:
+            run(cmd, what=f"creating {cmd[cmd.index('--name') + 1]}")
+        write_units(data_dir, state, install_units)
+    podman("pod", "start", state.pod, what=f"starting pod {state.pod}")
+    if state.flavor == "quay" and state.db == "postgres":
+        _ensure_pg_trgm(state)
+    if wait:
+        wait_ready(data_dir, state, timeout)
+    return state
+
+
+def _ensure_pg_trgm(state: StackState, tries: int = 40) -> None:
+    """Quay refuses PostgreSQL without pg_trgm; create it as the local superuser (socket, no password)."""
+    for _ in range(tries):
+        res = podman("exec", f"{state.name}-db", "psql", "-d", "quay", "-c",
+                     "CREATE EXTENSION IF NOT EXISTS pg_trgm", what="creating pg_trgm", check=False)
+        if res.returncode == 0:
+            return
+        time.sleep(3)
+    raise BundlerError(f"could not create the pg_trgm extension in {state.name}-db",
+                       f"see `podman logs {state.name}-db`")
+
+
+def wait_ready(data_dir: Path, state: StackState, timeout: float = 600.0) -> None:
+    """Quay: ``/health/instance`` is 200. Distribution: ``/v2/`` answers 200 or 401 over verified TLS."""
+    ca = str(Path(data_dir) / CA_BUNDLE)
+    if state.flavor == "quay":
+        from .api import QuayClient
+        QuayClient(f"https://{state.registry_host}", verify=ca).wait_healthy(timeout)
+        return
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while time.monotonic() < deadline:
+        try:
+            resp = requests.get(f"https://{_dial_host(state)}/v2/", verify=ca, timeout=5)
+            if resp.status_code in (200, 401):
+                return
+            last = f"HTTP {resp.status_code}"
+        except requests.RequestException as exc:
+            last = type(exc).__name__
+        time.sleep(0.5)
+    raise BundlerError(f"registry {state.registry_host} not ready after {timeout:.0f}s ({last})",
+                       f"see `podman logs {state.name}-registry`")
+
+
+def _dial_host(state: StackState) -> str:
+    return state.registry_host
+
+
+def stack_down(data_dir: Path, purge: bool = False) -> None:
+    """Stop and remove the pod and its units; data stays unless ``purge`` (then the data dir goes too)."""
+    data_dir = Path(data_dir)
+    state = load_state(data_dir)
+    if state is not None:
+        remove_units(state)
+        if pod_info(state.pod) is not None:
+            podman("pod", "rm", "-f", "-t", "10", state.pod, what=f"removing pod {state.pod}")
+    if purge and data_dir.exists():
+        if os.geteuid() != 0:  # files chowned into the user namespace by ':U' need `podman unshare`
+            subprocess.run(["podman", "unshare", "rm", "-rf", str(data_dir)], env=podman_env(), check=False)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def stack_status(data_dir: Path) -> dict[str, Any]:
+    """A description of the stack: configured values, pod and container states, readiness."""
+    data_dir = Path(data_dir)
+    state = load_state(data_dir)
+    if state is None:
+        return {"configured": False, "data_dir": str(data_dir)}
+    info = pod_info(state.pod)
+    containers = _container_states(state.pod) if info else {}
+    status: dict[str, Any] = {
+        "configured": True, "data_dir": str(data_dir), "name": state.name, "flavor": state.flavor,
+        "registry": state.registry_host, "db": state.db if state.flavor == "quay" else None,
+        "images": dict(state.images), "pod": state.pod, "pod_state": (info or {}).get("State", "absent"),
+        "containers": containers, "ca_file": str(data_dir / CA_BUNDLE),
+        "units": sorted(p.name for p in (data_dir / "systemd").glob("*.service")),
+        "units_installed": (_unit_dir() / f"pod-{state.pod}.service").exists(),
+    }
+    ready = False
+    if info and all(s == "running" for s in containers.values()) and containers:
+        try:
+            path = "/health/instance" if state.flavor == "quay" else "/v2/"
+            resp = requests.get(f"https://{state.registry_host}{path}", verify=str(data_dir / CA_BUNDLE), timeout=5)
+            ready = resp.status_code in ((200,) if state.flavor == "quay" else (200, 401))
+        except requests.RequestException:
+            ready = False
+    status["ready"] = ready
+    creds = load_credentials(data_dir)
+    status["admin_user"] = creds.get("admin_user")
+    status["username"] = creds.get("username")
+    return status
