@@ -111,13 +111,21 @@ def bootstrap(data_dir: Path, hostname: str, port: int, orgs: list[str], flavor:
     if state.flavor == "distribution":
         return MirrorRegistry(host=state.registry_host, ca_file=ca, username=str(creds["username"]),
                               password=str(creds["password"]), admin_user=None)
+    client = QuayClient(f"https://{state.registry_host}", verify=str(ca))
+    return configure_quay(client, data_dir, state.registry_host, state.admin_user, orgs, ca, say)
+
+
+def configure_quay(client: QuayClient, data_dir: Path, registry_host: str, admin: str, orgs: list[str],
+                   ca_file: Path, progress: Callable[[str], None] | None = None) -> MirrorRegistry:
+    """The API half of the bootstrap: first (or existing) user, organizations, robots with push rights."""
+    say = progress or (lambda _msg: None)
+    creds = load_credentials(data_dir)
     if creds.get("flavor") != "quay":
         creds = {"flavor": "quay"}
-    creds["registry"] = state.registry_host
-    client = QuayClient(f"https://{state.registry_host}", verify=str(ca))
-    _quay_login(client, data_dir, state.admin_user, creds, say)
+    creds["registry"] = registry_host
+    _quay_login(client, data_dir, admin, creds, say)
     robots: dict[str, tuple[str, str]] = {}
-    stored_robots = dict(creds.get("robots") or {})  # type: ignore[call-overload]
+    stored_robots = dict(creds.get("robots") or {})
     for org in orgs:
         if client.ensure_org(org):
             say(f"created organization {org}")
@@ -129,6 +137,5 @@ def bootstrap(data_dir: Path, hostname: str, port: int, orgs: list[str], flavor:
     save_credentials(data_dir, creds)
     if len(robots) == 1:
         user, token = next(iter(robots.values()))
-        return MirrorRegistry(state.registry_host, ca, user, token, state.admin_user, robots)
-    return MirrorRegistry(state.registry_host, ca, state.admin_user, str(creds["admin_password"]),
-                          state.admin_user, robots)
+        return MirrorRegistry(registry_host, ca_file, user, token, admin, robots)
+    return MirrorRegistry(registry_host, ca_file, admin, str(creds["admin_password"]), admin, robots)
