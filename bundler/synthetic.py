@@ -699,12 +699,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host-in-refs", help="host[:port] written into image-references (default --registry)")
     parser.add_argument("--multi-release", action="store_true", help="also push <version>-multi (a manifest list)")
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--retries", type=int, default=4, help="retries per request on connection errors and 5xx")
     parser.add_argument("--write-config", metavar="PATH", help="write an ImageSetConfiguration naming what was pushed")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
     try:
         auth = AuthStore.load(args.authfile) if args.authfile else AuthStore()
-        client = RegistryClient(args.registry, auth, ca_file=args.ca_file, plain_http=args.plain_http)
+        client = RegistryClient(args.registry, auth, ca_file=args.ca_file, plain_http=args.plain_http,
+                                retries=args.retries)
         up = build_upstream(client, version=args.version, components=args.components, layer_size=args.layer_size,
                             seed=args.seed, host_in_refs=args.host_in_refs, base_size=args.base_size,
                             multi_release=args.multi_release, workers=args.workers)

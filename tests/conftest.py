@@ -1,0 +1,102 @@
+"""Shared fixtures: real Docker Distribution registries and the synthetic OpenShift upstream.
+
+Registries are real ``/usr/bin/docker-registry`` processes on 127.0.0.1. When the binary is missing the
+fixtures error (they never skip): these tests are the point of the suite.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bundler.registry.client import RegistryClient
+from bundler.synthetic import Upstream, build_upstream
+from bundler.testing.certs import CA
+from bundler.testing.registry import RegistryServer, write_authfile
+
+_counter = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def tls_ca() -> CA:
+    """One throw-away CA for every registry of the session."""
+    return CA.create("bundler pytest CA")
+
+
+@pytest.fixture(scope="session")
+def upstream_registry(tls_ca: CA) -> Iterator[tuple[RegistryServer, Upstream]]:
+    """(server, upstream): TLS + token auth, with the synthetic upstream (and the -multi release) pushed once."""
+    server = RegistryServer(ca=tls_ca, auth="token", username="upstream-user")
+    server.start()
+    try:
+        upstream = build_upstream(server.client(), version="4.4.5", components=12, layer_size=32 * 1024,
+                                  seed=0, multi_release=True)
+        yield server, upstream
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="session")
+def upstream(upstream_registry: tuple[RegistryServer, Upstream]) -> Upstream:
+    return upstream_registry[1]
+
+
+@pytest.fixture
+def upstream_client(upstream_registry: tuple[RegistryServer, Upstream]) -> RegistryClient:
+    """A fresh client (empty token cache) with the upstream's CA and credentials."""
+    client: RegistryClient = upstream_registry[0].client()
+    return client
+
+
+@pytest.fixture(scope="session")
+def basic_registry_server(tls_ca: CA) -> Iterator[RegistryServer]:
+    """TLS + Basic (htpasswd) registry shared by the session: use ``basic_registry`` for a unique prefix."""
+    with RegistryServer(ca=tls_ca, auth="basic", username="mirror-user") as server:
+        yield server
+
+
+@pytest.fixture
+def basic_registry(basic_registry_server: RegistryServer) -> tuple[RegistryServer, str]:
+    """(server, prefix): the shared TLS + Basic registry and a repository prefix unique to this test,
+    e.g. ``t7``; push under ``<server.host>/<prefix>/...``."""
+    return basic_registry_server, f"t{next(_counter)}"
+
+
+@pytest.fixture(scope="session")
+def plain_registry() -> Iterator[RegistryServer]:
+    """Plain HTTP, no auth (use ``RegistryClient(host, plain_http=True)``)."""
+    with RegistryServer(tls=False) as server:
+        yield server
+
+
+@pytest.fixture
+def registry_factory(tls_ca: CA, tmp_path: Path) -> Iterator[Callable[..., RegistryServer]]:
+    """Start private registries for one test (e.g. to stop or corrupt them): ``registry_factory(auth="basic")``.
+    Keyword arguments go to ``RegistryServer``; ``ca`` defaults to the session CA. All are closed afterwards."""
+    servers: list[RegistryServer] = []
+
+    def make(**kw: Any) -> RegistryServer:
+        kw.setdefault("ca", tls_ca)
+        kw.setdefault("workdir", tmp_path / f"registry-{len(servers)}")
+        server = RegistryServer(**kw)
+        servers.append(server)
+        return server.start()
+
+    yield make
+    for server in servers:
+        server.close()
+
+
+@pytest.fixture
+def authfile(tmp_path: Path, upstream_registry: tuple[RegistryServer, Upstream],
+             basic_registry_server: RegistryServer) -> Path:
+    """A containers auth.json with credentials for the upstream and the basic registry."""
+    up = upstream_registry[0]
+    return write_authfile(tmp_path / "auth.json", {
+        up.host: (up.username, up.password),
+        basic_registry_server.host: (basic_registry_server.username, basic_registry_server.password),
+    })
