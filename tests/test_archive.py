@@ -19,7 +19,7 @@ def _digest(data: bytes) -> str:
 def make_layout(root: Path, n: int = 6, size: int = 300_000) -> tuple[OCILayout, list[str], list[str]]:
     layout = OCILayout(root)
     manifests, blobs = [], []
-    for i in range(n):
+    for _ in range(n):
         data = os.urandom(size)  # incompressible, so parts really split
         d = _digest(data)
         layout.write_blob(d, [data])

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from bundler import mediatypes
 from bundler.cli import app
 from bundler.synthetic import Upstream, build_upstream
-from bundler.testing.registry import RegistryServer, write_authfile
+from bundler.testing.registry import RegistryServer
 
 runner = CliRunner()
 
@@ -219,17 +219,16 @@ def test_resume_fetches_only_missing_blobs(upstream: tuple, tmp_path: Path) -> N
     assert code == 0, first
     work = Path(f"{bundle}.work")
     layers = sorted(p for p in (work / "blobs" / "sha256").iterdir() if p.stat().st_size > 40_000)
+    removed = sum(p.stat().st_size for p in layers[:2])
     for p in layers[:2]:
         p.unlink()
-    gets_before = server.log_file.read_text().count("GET /v2/") if server.log_file.exists() else 0
     from bundler.export import ExportOptions, run_export
 
     result = run_export(ExportOptions(config_path=cfg, bundle=bundle, authfile=d / "auth.json", ca_file=server.ca_file))
     assert result.copy is not None
     assert result.copy.blobs_copied == 2
-    assert result.copy.bytes_copied == sum(0 for _ in ()) + result.copy.bytes_copied > 0
+    assert result.copy.bytes_copied == removed
     assert not work.exists()  # a complete export removes its work directory
-    del gets_before
 
 
 def test_export_goes_on_past_a_failing_image_and_exits_non_zero(upstream: tuple, tmp_path: Path) -> None:
