@@ -200,6 +200,36 @@ def build_catalog_upstream(client: RegistryClient) -> CatalogUpstream:
     return up
 
 
+def offline_upstream(host: str = "registry.example.com") -> CatalogUpstream:
+    """The same packages and references with made-up digests, nothing pushed (for unit tests)."""
+    import hashlib
+
+    def fake(name: str) -> str:
+        return "sha256:" + hashlib.sha256(name.encode()).hexdigest()
+
+    up = CatalogUpstream(registry=host)
+    for p in PACKAGES:
+        up.packages[p.name] = p
+    up.multi_arch = f"{host}/ops/multi-operand@{fake('multi')}"
+    up.tagged = f"{host}/ops/tagged-operand:1.0"
+    up.value_images = [f"{host}/{repo}@{fake(repo)}" for repo in VALUE_IMAGES]
+    for bnd in _bundles(host):
+        bnd.related = [("operator", "image", f"{host}/ops/{bnd.package}@{fake(bnd.name)}")]
+        if bnd.name == "linear-operator.v1.2.0":
+            bnd.related += [("multi", "image", up.multi_arch), ("tagged", "image", up.tagged)]
+        if bnd.package == "valuebug-operator":
+            chosen = up.value_images if bnd.version == "0.5.0" else up.value_images[:1]
+            bnd.related += [(ref.split("/")[-1].split("@")[0], "value", ref) for ref in chosen]
+        bnd.image = f"{host}/bundles/{bnd.package}-bundle@{fake('bundle' + bnd.name)}"
+        up.bundles[bnd.name] = bnd
+    return up
+
+
+def fbc_files(up: CatalogUpstream) -> dict[str, bytes]:
+    """The catalog files of the FBC image's top layer (paths without a leading slash)."""
+    return _fbc_files(up)
+
+
 # -- file-based catalog ------------------------------------------------------------------------
 
 def fbc_objects(up: CatalogUpstream, package: str, with_objects: bool = True) -> list[dict[str, Any]]:
