@@ -4,7 +4,6 @@ layers, and a full export + import through the CLI into a TLS + token registry."
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
