@@ -162,10 +162,13 @@ def render(data_dir: Path, state: StackState) -> list[list[str]]:
         (reg / "etc").mkdir(exist_ok=True)
         write_distribution_config(reg / "etc" / "config.yml", sec)
         creds = load_credentials(data_dir)
+        htpasswd = reg / "auth" / "htpasswd"
         if not creds.get("password") or creds.get("username") != DISTRIBUTION_USER:
             creds = {"flavor": "distribution", "username": DISTRIBUTION_USER, "password": random_password(32)}
             save_credentials(data_dir, creds)
-        _write_private(reg / "auth" / "htpasswd", (bcrypt_htpasswd(DISTRIBUTION_USER, creds["password"]) + "\n").encode())
+            htpasswd.unlink(missing_ok=True)
+        if not htpasswd.exists():  # bcrypt salts differ per run: rewrite only when the password changed
+            _write_private(htpasswd, (bcrypt_htpasswd(DISTRIBUTION_USER, creds["password"]) + "\n").encode())
         shutil.copyfile(tls.server_cert, reg / "certs" / "server.crt")
         _write_private(reg / "certs" / "server.key", tls.server_key.read_bytes())
         pod_args += ["--publish", _publish(state, 5000)]

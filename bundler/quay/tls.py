@@ -28,6 +28,8 @@ CA_DAYS = 3650
 SERVER_DAYS = 730
 RENEW_BEFORE = dt.timedelta(days=30)
 
+VIRTUAL_IFACES = ("podman", "cni", "veth", "docker", "virbr", "br-", "flannel", "vxlan", "tun", "tap")
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
@@ -49,6 +51,8 @@ def host_ips() -> list[IPAddress]:
     try:
         out = subprocess.run(["ip", "-j", "addr"], capture_output=True, text=True, check=False, timeout=10).stdout
         for link in json.loads(out or "[]"):
+            if str(link.get("ifname", "")).startswith(VIRTUAL_IFACES):
+                continue  # container bridges come and go with pods: not addresses clients dial
             for a in link.get("addr_info", []):
                 if a.get("local"):
                     found.add(a["local"])
