@@ -58,24 +58,31 @@ class ExportResult:
     blobs_total: int = 0
 
 
-class CachedSource:
-    """Upstream registries, but blobs and manifests already in the work layout are read from it
-    (resume, and images a planner built locally such as a pruned catalog)."""
+class CachedSource(RegistrySource):
+    """Upstream registries seen through the work layout: blobs already there (a resumed export, or an
+    image a planner built itself such as a pruned catalog) are read locally, and blobs a planner reads
+    (release metadata, catalogs) are kept as they stream, so every blob is fetched once."""
 
-    def __init__(self, layout: OCILayout, upstream: RegistrySource) -> None:
+    def __init__(self, layout: OCILayout, upstream: RegistrySource, keep: bool = True) -> None:
+        super().__init__(upstream.pool)
+        self._cache = upstream._cache
         self.local = LayoutSource(layout)
         self.layout = layout
-        self.upstream = upstream
+        self.keep = keep
 
     def get_manifest(self, ref: Reference) -> Manifest:
         if ref.digest and self.layout.has_blob(ref.digest):
             return self.local.get_manifest(ref)
-        return self.upstream.get_manifest(ref)
+        return super().get_manifest(ref)
 
     def iter_blob(self, ref: Reference, digest: str, size: int) -> Iterator[bytes]:
         if self.layout.has_blob(digest, size):
             return self.local.iter_blob(ref, digest, size)
-        return self.upstream.iter_blob(ref, digest, size)
+        chunks = super().iter_blob(ref, digest, size)
+        return self.layout.tee_blob(digest, chunks) if self.keep else chunks
+
+    def get_blob(self, ref: Reference, digest: str) -> bytes:
+        return b"".join(self.iter_blob(ref, digest, -1))
 
 
 def work_dir(bundle: Path) -> Path:
@@ -116,11 +123,11 @@ def run_export(opts: ExportOptions, say: Printer = print) -> ExportResult:
     if not opts.dry_run:
         check_writable(opts.bundle)
     auth = AuthStore.load(opts.authfile)
-    upstream = RegistrySource(RegistryPool(auth, opts.ca_file))
     work = work_dir(opts.bundle)
     layout = OCILayout(work, create=not opts.dry_run)
+    source = CachedSource(layout, RegistrySource(RegistryPool(auth, opts.ca_file)), keep=not opts.dry_run)
     plan = Plan()
-    ctx = PlanContext(config=cfg, source=upstream, layout=layout, plan=plan, workers=opts.workers)
+    ctx = PlanContext(config=cfg, source=source, layout=layout, plan=plan, workers=opts.workers)
     say(f"Planning from {opts.config_path} ...")
     run_planners(ctx)
     images = sorted_images(plan.images)
@@ -128,7 +135,6 @@ def run_export(opts: ExportOptions, say: Printer = print) -> ExportResult:
         details = "; ".join(f"{ref}: {msg}" for ref, msg in plan.failed.items())
         raise BundlerError(f"nothing to export: every image failed ({details})")
     jobs = [ImageJob(source=img.pinned) for img in images]
-    source = CachedSource(layout, upstream)
     result = ExportResult(plan=plan)
     show = opts.progress if opts.progress is not None else sys.stderr.isatty()
     bar: Any = None

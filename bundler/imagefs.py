@@ -71,7 +71,8 @@ def read_files(source: BlobReader, ref: Reference, want: Callable[[str], bool],
         l_shadowed: set[str] = set()
         l_deleted: set[str] = set()
         l_opaque: set[str] = set()
-        stream = _open_layer(ChunkReader(source.iter_blob(img_ref, layer["digest"], int(layer.get("size", -1)))))
+        raw = ChunkReader(source.iter_blob(img_ref, layer["digest"], int(layer.get("size", -1))))
+        stream = _open_layer(raw)
         try:
             with tarfile.open(fileobj=stream, mode="r|") as tar:
                 for member in tar:
@@ -92,6 +93,8 @@ def read_files(source: BlobReader, ref: Reference, want: Callable[[str], bool],
                     if member.isfile() and want(path):
                         fh = tar.extractfile(member)
                         found[path] = fh.read() if fh else b""
+            while raw.read(1 << 20):  # read to the end so the blob is verified (and kept by a caching source)
+                pass
         except (tarfile.TarError, OSError, EOFError, zstandard.ZstdError) as exc:
             raise BundlerError(f"layer {layer['digest']} of {ref} is not a readable tar: {exc}") from None
         shadowed |= l_shadowed

@@ -82,6 +82,28 @@ class OCILayout:
             raise
         return size
 
+    def tee_blob(self, digest: str, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        """Yield a blob's chunks while storing it; it lands in the layout only when fully read and
+        verified (a reader that stops early leaves nothing behind)."""
+        final = self.blob_path(digest)
+        tmp = final.with_name(f".{final.name}.{os.getpid()}.{id(chunks)}.tmp")
+        h = hashlib.sha256()
+        complete = False
+        try:
+            with open(tmp, "wb") as out:
+                for chunk in chunks:
+                    h.update(chunk)
+                    out.write(chunk)
+                    yield chunk
+            complete = "sha256:" + h.hexdigest() == digest
+            if complete:
+                os.replace(tmp, final)
+        except OSError as exc:
+            raise disk_error(exc, f"blob {digest}", final) from None
+        finally:
+            if not complete:
+                tmp.unlink(missing_ok=True)
+
     def write_bytes(self, digest: str, data: bytes) -> None:
         if not self.has_blob(digest, len(data)):
             self.write_blob(digest, [data])
