@@ -436,13 +436,13 @@ def _component_files(name: str, version: str, arch: str, size: int, seed: int) -
     return files
 
 
-def _base_layer(seed: int, arch: str, size: int) -> Layer:
+def _base_layer(seed: int, arch: str, size: int, compresslevel: int = 1) -> Layer:
     files = {
         "etc/os-release": b'NAME="Red Hat Enterprise Linux CoreOS"\nID="rhcos"\nVERSION_ID="4.4"\n',
         f"etc/synthetic-base-{arch}": arch.encode(),
         "usr/lib/synthetic/base.bin": random_bytes(f"{seed}/base/{arch}", size),
     }
-    return build_layer(files, "ADD rootfs.tar.gz /", compresslevel=1)
+    return build_layer(files, "ADD rootfs.tar.gz /", compresslevel=compresslevel)
 
 
 def _release_files(version: str, stream: dict[str, Any], metadata: dict[str, Any]) -> dict[str, bytes]:
@@ -561,6 +561,7 @@ def build_upstream(
     multi_release: bool = False,
     component_files: Mapping[str, Mapping[str, bytes]] | None = None,
     workers: int = 4,
+    compresslevel: int = 1,
 ) -> Upstream:
     """Push a synthetic OpenShift upstream through ``client``; see the module docstring.
 
@@ -570,11 +571,13 @@ def build_upstream(
     layer of named components (e.g. samples content for ``cluster-samples-operator``).
     ``host_in_refs`` is the host[:port] written into image-references and every returned reference
     (default ``client.registry``). Deterministic: the same arguments give the same digests.
+    ``compresslevel`` is the gzip level of the component layers (their content is random, so 0 -
+    stored - is as small as 9 and many times faster; use it to build GBs quickly).
     """
     host = host_in_refs or client.registry
     stats = PushStats()
     base_size = layer_size if base_size is None else base_size
-    bases = {arch: [_base_layer(seed, arch, base_size)] for arch in ("amd64", "arm64", "ppc64le")}
+    bases = {arch: [_base_layer(seed, arch, base_size, compresslevel)] for arch in ("amd64", "arm64", "ppc64le")}
     extra = component_files or {}
 
     def files(name: str, arch: str) -> dict[str, bytes]:
@@ -591,7 +594,7 @@ def build_upstream(
 
     def single(name: str) -> tuple[str, Manifest]:
         return name, push_image(client, COMPONENT_REPO, None, files(name, "amd64"), base_layers=bases["amd64"],
-                                labels=labels(name), compresslevel=1, stats=stats)
+                                labels=labels(name), compresslevel=compresslevel, stats=stats)
 
     names = component_names(components)
     with ThreadPoolExecutor(max(1, workers)) as pool:
@@ -645,19 +648,19 @@ def build_upstream(
         release_metadata=metadata,
     )
     if multi_release:
-        _build_multi(client, up, pushed, bases, files, labels, seed, stats)
+        _build_multi(client, up, pushed, bases, files, labels, seed, stats, compresslevel)
     up.blobs = dict(stats.blobs)
     up.manifests = dict(stats.manifests)
     return up
 
 
 def _build_multi(client: RegistryClient, up: Upstream, amd64: Mapping[str, Manifest], bases: Mapping[str, list[Layer]],
-                 files: Any, labels: Any, seed: int, stats: PushStats) -> None:
+                 files: Any, labels: Any, seed: int, stats: PushStats, compresslevel: int = 1) -> None:
     """``<version>-multi``: components as amd64+arm64 lists, per-arch release images, one list over them."""
 
     def one(name: str) -> tuple[str, Manifest]:
         arm = push_image(client, COMPONENT_REPO, None, files(name, "arm64"), base_layers=bases["arm64"],
-                         labels=labels(name), arch="arm64", compresslevel=1, stats=stats)
+                         labels=labels(name), arch="arm64", compresslevel=compresslevel, stats=stats)
         lst = push_index(client, COMPONENT_REPO, None, [(amd64[name], platform("amd64")), (arm, platform("arm64"))],
                          stats=stats)
         return name, lst
@@ -699,6 +702,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host-in-refs", help="host[:port] written into image-references (default --registry)")
     parser.add_argument("--multi-release", action="store_true", help="also push <version>-multi (a manifest list)")
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--compress-level", type=int, default=1,
+                        help="gzip level of component layers (0 is fastest; their content is random anyway)")
     parser.add_argument("--retries", type=int, default=4, help="retries per request on connection errors and 5xx")
     parser.add_argument("--write-config", metavar="PATH", help="write an ImageSetConfiguration naming what was pushed")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -709,7 +714,8 @@ def main(argv: list[str] | None = None) -> int:
                                 retries=args.retries)
         up = build_upstream(client, version=args.version, components=args.components, layer_size=args.layer_size,
                             seed=args.seed, host_in_refs=args.host_in_refs, base_size=args.base_size,
-                            multi_release=args.multi_release, workers=args.workers)
+                            multi_release=args.multi_release, workers=args.workers,
+                            compresslevel=args.compress_level)
     except BundlerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -8,6 +8,7 @@ RS256 JWTs that Distribution 2.8 accepts (``kid`` = the libtrust key ID of the s
 
 from __future__ import annotations
 
+import atexit
 import base64
 import hashlib
 import json
@@ -382,13 +383,18 @@ class RegistryServer:
         config = self.dir / "config.yml"
         config.write_text(yaml.safe_dump(self.config(), sort_keys=False))
         self._log = open(self.log_file, "ab")  # noqa: SIM115 - closed in stop()
+        in_main = threading.current_thread() is threading.main_thread()
         self._proc = subprocess.Popen(
             [REGISTRY_BINARY, "serve", str(config)],
             stdout=self._log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            # die with us even when we are killed (only from the main thread: the signal fires when
+            # the forking *thread* ends)
+            preexec_fn=_die_with_parent if in_main else None,  # noqa: PLW1509
         )
+        _RUNNING.add(self)
         self._wait_ready(timeout)
         return self
 
@@ -420,6 +426,7 @@ class RegistryServer:
     def stop(self) -> None:
         """Stop the registry process (and wait until the port is closed). Storage is kept."""
         proc, self._proc = self._proc, None
+        _RUNNING.discard(self)
         if proc is not None and proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
             try:
@@ -457,6 +464,25 @@ class RegistryServer:
 
     def __repr__(self) -> str:
         return f"RegistryServer({self.url}, auth={self.auth}, running={self.running})"
+
+
+_RUNNING: set[RegistryServer] = set()
+
+
+@atexit.register
+def _stop_all() -> None:
+    for server in list(_RUNNING):
+        server.stop()
+
+
+def _die_with_parent() -> None:
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _port_open(port: int) -> bool:
