@@ -8,6 +8,7 @@ and ``clusterCatalog-<name>.yaml`` per catalog; the core outputs already cover t
 
 from __future__ import annotations
 
+import logging
 import posixpath
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +27,7 @@ from .select import Selection, select
 
 __all__ = ["plan", "render_outputs", "load_catalog", "bundle_images", "catalog_name"]
 
+log = logging.getLogger(__name__)
 EXTRA_KEY = "operators"
 MARKETPLACE_NS = "openshift-marketplace"
 DISPLAY_LABELS = ("io.k8s.display-name", "org.opencontainers.image.title")
@@ -143,6 +145,7 @@ def _plan_catalog(ctx: PlanContext, spec: CatalogSpec, name: str) -> None:
     catalog, labels = load_catalog(ctx, pinned)
     selection = select(catalog, spec)
     for warning in selection.warnings:
+        log.warning("%s: %s", spec.catalog, warning)
         ctx.plan.warnings.append(f"{spec.catalog}: {warning}")
 
     bundles = [catalog.bundles[key] for key in sorted(selection.bundles)]
