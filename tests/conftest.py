@@ -73,6 +73,13 @@ def plain_registry() -> Iterator[RegistryServer]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def plain_upstream() -> Iterator[tuple[RegistryServer, Upstream]]:
+    """(server, upstream): plain HTTP, no auth, a small synthetic upstream (4 components, 4 KiB layers)."""
+    with RegistryServer(tls=False) as server:
+        yield server, build_upstream(server.client(), version="4.4.5", components=4, layer_size=4096, seed=7)
+
+
 @pytest.fixture
 def registry_factory(tls_ca: CA, tmp_path: Path) -> Iterator[Callable[..., RegistryServer]]:
     """Start private registries for one test (e.g. to stop or corrupt them): ``registry_factory(auth="basic")``.

@@ -245,3 +245,11 @@ def test_component_names(components: int) -> None:
 
     names = component_names(components)
     assert len(names) == len(set(names)) == components
+
+
+def test_plain_upstream(plain_upstream: tuple[RegistryServer, Upstream]) -> None:
+    server, up = plain_upstream
+    client = server.client()
+    assert client.base.startswith("http://")
+    assert client.get_manifest(RELEASE_REPO, "4.4.5-x86_64").digest == up.release_digest
+    assert len(up.components) == 6 and up.multi_release is None
