@@ -136,7 +136,8 @@ def pack(layout: OCILayout, bundle: Path, front_blobs: list[str], other_blobs: l
     try:
         cctx = zstandard.ZstdCompressor(level=level, threads=-1)
         with cctx.stream_writer(writer, closefd=False) as zw:  # type: ignore[arg-type]
-            with tarfile.open(fileobj=zw, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+            with tarfile.open(fileobj=zw, mode="w|", format=tarfile.PAX_FORMAT, bufsize=1 << 20) as tar:
+                tar.copybufsize = 1 << 20
                 for name in FRONT_FILES:
                     _add_file(tar, layout.root / name, name)
                 for digest in [*front_blobs, *other_blobs]:
@@ -265,7 +266,7 @@ class BundleReader:
         dctx = zstandard.ZstdDecompressor()
         self._zr = dctx.stream_reader(io.BufferedReader(self._reader, 1 << 20), read_across_frames=True)
         try:
-            self._tar = tarfile.open(fileobj=self._zr, mode="r|")
+            self._tar = tarfile.open(fileobj=self._zr, mode="r|", bufsize=1 << 20)
         except (tarfile.TarError, zstandard.ZstdError) as exc:
             raise BundleError(f"{self.bundle} is not a bundle (not a tar+zstd stream: {exc})") from None
         self.front: dict[str, bytes] = {}
