@@ -236,3 +236,35 @@ def test_authfile_entries_are_basic_auth(tmp_path: Path) -> None:
     from bundler.quay import MirrorRegistry
     reg = MirrorRegistry("h:1", tmp_path / "ca.pem", "u", "p", None)
     assert base64.b64decode(reg.auth_entries()["h:1"]["auth"]) == b"u:p"
+
+
+def test_cli_up_status_down_distribution(tmp_path: Path, uniq: str) -> None:
+    from typer.testing import CliRunner
+
+    from bundler.quay.cli import quay_app
+    from bundler.quay.images import DISTRIBUTION_IMAGE
+    had_image = _podman("image", "exists", DISTRIBUTION_IMAGE, check=False).returncode == 0
+    data = tmp_path / "data"
+    port = _free_port()
+    runner = CliRunner()
+    try:
+        res = runner.invoke(quay_app, ["up", "--data-dir", str(data), "--hostname", "localhost", "--port", str(port),
+                                       "--flavor", "distribution", "--bind-address", "127.0.0.1", "--name", uniq])
+        assert res.exit_code == 0, res.output
+        assert f"localhost:{port}" in res.output
+        password = json.loads((data / "quay-credentials").read_text())["password"]
+        assert password not in res.output
+        res = runner.invoke(quay_app, ["status", "--data-dir", str(data)])
+        assert res.exit_code == 0 and "ready:      yes" in res.output, res.output
+        res = runner.invoke(quay_app, ["status", "--data-dir", str(data), "--json"])
+        assert json.loads(res.output)["ready"] is True
+        res = runner.invoke(quay_app, ["down", "--data-dir", str(data)])
+        assert res.exit_code == 0 and data.exists()
+        res = runner.invoke(quay_app, ["status", "--data-dir", str(data)])
+        assert res.exit_code == 3 and "absent" in res.output
+        res = runner.invoke(quay_app, ["down", "--data-dir", str(data), "--purge"])
+        assert res.exit_code == 0 and not data.exists()
+    finally:
+        stack_down(data, purge=True)
+        if not had_image:
+            _podman("rmi", "-f", DISTRIBUTION_IMAGE, check=False)

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+import yaml
 
 from ..errors import BundlerError
 from .config import load_or_create_secrets, random_password, write_distribution_config, write_quay_config
@@ -174,7 +175,7 @@ def render(data_dir: Path, state: StackState) -> list[list[str]]:
         pod_args += ["--publish", _publish(state, 5000)]
         cmds.append(pod_args)
         cmds.append(["podman", "create", "--name", f"{state.name}-registry", "--pod", state.pod,
-                     "--restart=always",
+                     "--restart=always", "--init",
                      "-v", f"{reg / 'etc'}:/etc/docker/registry:Z,ro",
                      "-v", f"{reg / 'auth'}:/auth:Z,ro",
                      "-v", f"{reg / 'certs'}:/certs:Z,ro",
@@ -195,6 +196,10 @@ def render(data_dir: Path, state: StackState) -> list[list[str]]:
     _write_private(conf / "ssl.key", tls.server_key.read_bytes())
     shutil.copyfile(tls.ca_cert, conf / "extra_ca_certs" / "bundler-ca.crt")
     redis_env = _env_file(secrets_dir / "redis.env", {"REDIS_PASSWORD": sec["redis_password"]})
+    # the same, as a ConfigMap for `podman kube play --configmap` of compose/quay/pod.yaml (by hand)
+    _write_private(secrets_dir / "redis-configmap.yaml", yaml.safe_dump(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "quay-redis-env"},
+         "data": {"REDIS_PASSWORD": sec["redis_password"]}}).encode())
     pod_args += ["--publish", _publish(state, 8443)]
     cmds.append(pod_args)
     cmds.append(["podman", "create", "--name", f"{state.name}-redis", "--pod", state.pod, "--restart=always",
