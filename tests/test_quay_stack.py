@@ -268,3 +268,11 @@ def test_cli_up_status_down_distribution(tmp_path: Path, uniq: str) -> None:
         stack_down(data, purge=True)
         if not had_image:
             _podman("rmi", "-f", DISTRIBUTION_IMAGE, check=False)
+
+
+def test_flavor_switch_on_same_data_dir_is_refused(tmp_path: Path) -> None:
+    from bundler.errors import BundlerError
+    from bundler.quay.stack import StackState, save_state
+    save_state(tmp_path, StackState(flavor="quay"))
+    with pytest.raises(BundlerError, match="holds a quay registry"):
+        stack_up(tmp_path, "localhost", 1, "distribution")

@@ -350,7 +350,11 @@ def stack_up(data_dir: Path, hostname: str | None = None, port: int | None = Non
     """Render and start the stack (idempotent). Arguments left None come from the previous run's
     ``stack.json``, else defaults. The pod is re-created only when its rendered definition changed."""
     data_dir = Path(data_dir)
-    state = load_state(data_dir) or StackState()
+    prev = load_state(data_dir)
+    state = prev or StackState()
+    if prev is not None and flavor is not None and flavor != prev.flavor:
+        raise BundlerError(f"{data_dir} holds a {prev.flavor} registry, not {flavor}",
+                           "use another --data-dir, or `bundler quay down --purge` it first")
     for key, value in (("hostname", hostname), ("port", port), ("flavor", flavor), ("name", name),
                        ("bind_address", bind_address), ("db", db), ("admin_user", admin_user)):
         if value is not None:
