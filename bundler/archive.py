@@ -137,7 +137,7 @@ def pack(layout: OCILayout, bundle: Path, front_blobs: list[str], other_blobs: l
         cctx = zstandard.ZstdCompressor(level=level, threads=-1)
         with cctx.stream_writer(writer, closefd=False) as zw:  # type: ignore[arg-type]
             with tarfile.open(fileobj=zw, mode="w|", format=tarfile.PAX_FORMAT, bufsize=1 << 20) as tar:
-                tar.copybufsize = 1 << 20
+                tar.copybufsize = 1 << 20  # type: ignore[attr-defined]
                 for name in FRONT_FILES:
                     _add_file(tar, layout.root / name, name)
                 for digest in [*front_blobs, *other_blobs]:

@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -21,6 +21,28 @@ from .reference import Reference
 from .registry.client import Manifest
 
 FATAL = (BundleError, DiskError)
+SMALL_BLOB = 32 << 20       # stream-mode blobs up to this size are pushed by workers from memory
+BUFFER_BUDGET = 96 << 20    # at most this many bytes of such blobs in memory at once
+
+
+class _Budget:
+    """A byte budget: acquire blocks until enough is free (one request larger than the budget waits
+    for everything else to be released, then goes alone)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+        self.cond = threading.Condition()
+
+    def acquire(self, n: int) -> None:
+        with self.cond:
+            self.cond.wait_for(lambda: self.used == 0 or self.used + n <= self.limit)
+            self.used += n
+
+    def release(self, n: int) -> None:
+        with self.cond:
+            self.used -= n
+            self.cond.notify_all()
 
 log = logging.getLogger(__name__)
 
@@ -142,9 +164,12 @@ class CopyEngine:
         return needs
 
     # -- phase 2: blobs ------------------------------------------------------------------------
-    def _place_blob(self, need: BlobNeed, open_chunks: Callable[[], Iterator[bytes]] | None,
-                    result: CopyResult) -> None:
-        """Put one blob at every target that lacks it: upload once, mount the rest."""
+    def _place_blob(self, need: BlobNeed, opener: Callable[[], Iterator[bytes]] | None,
+                    result: CopyResult, reusable: bool = False) -> None:
+        """Put one blob at every target that lacks it: upload once, mount the rest.
+
+        ``opener`` gives the blob's chunks (None: ask the source); a non-reusable opener (a stream)
+        is used once, later targets then mount it or fetch it from the source again."""
         first_with: str | None = None
         for target in need.targets:
             if self.dest.has_blob(target, need.digest, need.size):
@@ -156,11 +181,12 @@ class CopyEngine:
                 with self._lock:
                     result.blobs_mounted += 1
                 continue
-            if open_chunks is None:
+            if opener is None:
                 chunks = self._counted(self.source.iter_blob(need.fetch_from, need.digest, need.size))
             else:
-                chunks = self._counted(open_chunks())
-                open_chunks = None  # a stream can be read once; later targets mount or re-fetch
+                chunks = self._counted(opener())
+                if not reusable:
+                    opener = None
             self.dest.put_blob(target, need.digest, need.size, chunks)
             first_with = target
             with self._lock:
@@ -176,24 +202,7 @@ class CopyEngine:
         """Transfer every needed blob; returns failures by blob digest."""
         failed: dict[str, str] = {}
         if hasattr(self.source, "stream_blobs"):
-            stream: StreamSource = self.source  # type: ignore[assignment]
-            seen: set[str] = set()
-            for digest, _size, chunks in stream.stream_blobs():
-                need = needs.get(digest)
-                if need is None:
-                    continue
-                seen.add(digest)
-                try:
-                    self._place_blob(need, lambda c=chunks: c, result)  # type: ignore[misc]
-                except FATAL:
-                    raise
-                except BundlerError as exc:
-                    failed[digest] = str(exc)
-                if len(seen) == len(needs) and not getattr(stream, "drain", True):
-                    break  # leave the stream where it is: a later run reads on from here
-            for digest in needs.keys() - seen:
-                failed[digest] = f"blob {digest} is not in the bundle"
-            return failed
+            return self._transfer_stream(self.source, needs, result)  # type: ignore[arg-type]
         with ThreadPoolExecutor(self.workers) as pool:
             ordered = sorted(needs.values(), key=lambda n: -n.size)  # big blobs first keeps workers busy
             futures = {pool.submit(self._place_blob, need, None, result): need for need in ordered}
@@ -206,6 +215,66 @@ class CopyEngine:
                     raise
                 except BundlerError as exc:
                     failed[futures[fut].digest] = str(exc)
+        return failed
+
+    def _transfer_stream(self, stream: StreamSource, needs: dict[str, BlobNeed], result: CopyResult) -> dict[str, str]:
+        """Blobs in the stream's order. Blobs up to SMALL_BLOB bytes are read (and verified) into memory
+        and pushed by workers while the stream reads on, within a memory budget; larger blobs stream
+        straight from the archive to the registry."""
+        failed: dict[str, str] = {}
+        seen: set[str] = set()
+        budget = _Budget(BUFFER_BUDGET)
+        futures: dict[Future[None], BlobNeed] = {}
+
+        def collect(block: bool) -> None:
+            done = [f for f in futures if block or f.done()]
+            for fut in done:
+                need = futures.pop(fut)
+                try:
+                    fut.result()
+                except FATAL:
+                    raise
+                except BundlerError as exc:
+                    failed[need.digest] = str(exc)
+
+        def push_buffered(need: BlobNeed, data: bytes) -> None:
+            try:
+                self._place_blob(need, lambda: iter((data,)), result, reusable=True)
+            finally:
+                budget.release(len(data))
+
+        with ThreadPoolExecutor(self.workers) as pool:
+            try:
+                for digest, _size, chunks in stream.stream_blobs():
+                    need = needs.get(digest)
+                    if need is None:
+                        continue
+                    seen.add(digest)
+                    try:
+                        if self.workers > 1 and 0 <= need.size <= SMALL_BLOB:
+                            budget.acquire(need.size)
+                            try:
+                                data = b"".join(chunks)  # the stream verifies the digest at its end
+                            except BaseException:
+                                budget.release(need.size)
+                                raise
+                            futures[pool.submit(push_buffered, need, data)] = need
+                        else:
+                            self._place_blob(need, lambda c=chunks: c, result)  # type: ignore[misc]
+                    except FATAL:
+                        raise
+                    except BundlerError as exc:
+                        failed[digest] = str(exc)
+                    collect(block=False)
+                    if len(seen) == len(needs) and not getattr(stream, "drain", True):
+                        break  # leave the stream where it is: a later run reads on from here
+            except BaseException:
+                for fut in futures:
+                    fut.cancel()
+                raise
+            collect(block=True)
+        for digest in needs.keys() - seen:
+            failed[digest] = f"blob {digest} is not in the bundle"
         return failed
 
     # -- phase 3: manifests, children before lists ---------------------------------------------
