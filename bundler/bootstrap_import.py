@@ -54,6 +54,10 @@ def import_with_bootstrap(bundle: Path, outdir: Path, *, authfile: Path | None, 
     meta = source.reader.metadata
     staging = data_dir / "images"
     roles = stage_bootstrap_images(source, staging)
+    carried = (meta.get("extra") or {}).get("bootstrap", {}).get("flavor")
+    if roles and carried and carried != flavor:
+        raise BundlerError(f"{bundle} carries the images of a {carried} registry, not {flavor}",
+                           f"pass --flavor {carried}, or --registry to use an existing registry")
     if flavor == "quay" and not roles:
         raise BundlerError(
             f"{bundle} carries no registry images to bootstrap Quay from",
@@ -65,26 +69,29 @@ def import_with_bootstrap(bundle: Path, outdir: Path, *, authfile: Path | None, 
     jobs, _ = plan_jobs(list(meta.get("images") or []), f"{host}:{port}")
     orgs = sorted({job.target.split("/", 1)[0] for job in jobs})
     say(f"Bootstrapping the {flavor} registry at {host}:{port} (data in {data_dir}) ...")
-    mirror = quay.bootstrap(data_dir, host, port, orgs, flavor=flavor, images=by_role)
+    mirror = quay.bootstrap(data_dir, host, port, orgs, flavor=flavor, images=by_role or None, progress=say)
     shutil.rmtree(staging, ignore_errors=True)
     opts = ImportOptions(bundle=bundle, registry=mirror.host, outdir=outdir, authfile=None, ca_file=mirror.ca_file,
                          workers=workers, credentials=Credentials(mirror.username, mirror.password))
     result = run_import(opts, say, source=source)
-    write_access_outputs(outdir, mirror.host, mirror.ca_file, Credentials(mirror.username, mirror.password), authfile)
+    entries = mirror.auth_entries()
+    if mirror.robots:  # the cluster pulls with the robots (one per organization), never the admin's password
+        entries = {k: v for k, v in entries.items() if k != mirror.host}
+    write_access_outputs(outdir, mirror.ca_file, entries, authfile)
     say(f"CA bundle: {outdir / 'ca-bundle.pem'} (install-config additionalTrustBundle); "
         f"pull secret with the mirror's credentials: {outdir / 'pull-secret.json'}")
     return result
 
 
-def write_access_outputs(outdir: Path, host: str, ca_file: Path, creds: Credentials, authfile: Path | None) -> None:
-    """``ca-bundle.pem`` and ``pull-secret.json`` (the input pull secret merged with the mirror's entry, 0600)."""
+def write_access_outputs(outdir: Path, ca_file: Path, entries: dict[str, dict[str, str]], authfile: Path | None) -> None:
+    """``ca-bundle.pem`` and ``pull-secret.json``: the input pull secret merged with the mirror's entries (0600)."""
     outdir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(ca_file, outdir / "ca-bundle.pem")
     doc: dict = {"auths": {}}
     if authfile:
         AuthStore.load(authfile)  # refuses a file that is not a pull secret, naming it
         doc = json.loads(Path(authfile).read_text())
-    doc["auths"][host] = AuthStore({host: creds}).to_json()["auths"][host]
+    doc.setdefault("auths", {}).update(entries)
     target = outdir / "pull-secret.json"
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:

@@ -16,11 +16,13 @@ from .reference import Reference, parse
 
 API_VERSIONS = ("mirror.openshift.io/v2alpha1", "mirror.openshift.io/v1alpha2")
 
+# What `bootstrap: true` carries: Quay in its SQLite mode (as mirror-registry 2.x) needs no database
+# image. `bootstrap: {images: {postgres: ...}}` adds one; `flavor: distribution` carries Docker Distribution.
 DEFAULT_BOOTSTRAP = {
     "quay": "registry.redhat.io/quay/quay-rhel8:v3.12.18",
     "redis": "registry.redhat.io/rhel8/redis-6:1-1766406130",
-    "postgres": "registry.redhat.io/rhel8/postgresql-15:latest",
 }
+DEFAULT_DISTRIBUTION = {"registry": "docker.io/library/registry:2.8.3"}
 
 
 @dataclass
@@ -57,6 +59,7 @@ class SamplesSpec:
 @dataclass
 class BootstrapSpec:
     enabled: bool = False
+    flavor: str = "quay"
     images: dict[str, Reference] = field(default_factory=dict)
 
 
@@ -261,16 +264,18 @@ def _samples(r: _Reader, value: Any, fpath: str) -> SamplesSpec:
 
 
 def _bootstrap(r: _Reader, value: Any, fpath: str) -> BootstrapSpec:
-    if value is None:
+    if value is None or value is False:
         return BootstrapSpec()
-    if isinstance(value, bool):
-        return BootstrapSpec(enabled=value, images={k: parse(v) for k, v in DEFAULT_BOOTSTRAP.items()} if value else {})
-    doc = r.mapping(value, fpath)
+    doc = {} if value is True else r.mapping(value, fpath)
     r.only(doc, fpath, {"enabled", "images", "flavor"})
-    images = dict(DEFAULT_BOOTSTRAP)
+    flavor = str(r.string(doc.get("flavor", "quay"), f"{fpath}.flavor"))
+    if flavor not in ("quay", "distribution"):
+        raise r.error(f"{fpath}.flavor", f"must be quay or distribution, not {flavor!r}")
+    images = dict(DEFAULT_BOOTSTRAP if flavor == "quay" else DEFAULT_DISTRIBUTION)
     for key, ref in r.mapping(doc.get("images"), f"{fpath}.images").items():
         images[str(key)] = str(r.string(ref, f"{fpath}.images.{key}"))
     return BootstrapSpec(
         enabled=bool(doc.get("enabled", True)),
+        flavor=flavor,
         images={k: r.ref(v, f"{fpath}.images.{k}") for k, v in images.items()},
     )

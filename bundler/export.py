@@ -130,6 +130,8 @@ def run_export(opts: ExportOptions, say: Printer = print) -> ExportResult:
     ctx = PlanContext(config=cfg, source=source, layout=layout, plan=plan, workers=opts.workers)
     say(f"Planning from {opts.config_path} ...")
     run_planners(ctx)
+    for warning in plan.warnings:
+        say(f"warning: {warning}")
     images = sorted_images(plan.images)
     if not images:
         details = "; ".join(f"{ref}: {msg}" for ref, msg in plan.failed.items())

@@ -18,4 +18,4 @@ def plan(ctx: PlanContext) -> None:
             roles[role] = str(img.source)
         except BundlerError as exc:
             ctx.plan.fail(str(ref), f"bootstrap image for {role}: {exc}")
-    ctx.plan.extra["bootstrap"] = {"images": roles}
+    ctx.plan.extra["bootstrap"] = {"flavor": spec.flavor, "images": roles}
