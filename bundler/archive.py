@@ -28,6 +28,7 @@ from .layout import METADATA_FILE, OCILayout, disk_error
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?$", re.IGNORECASE)
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 FRONT_FILES = ("oci-layout", "index.json", METADATA_FILE)
+STREAM_ERRORS = (tarfile.TarError, zstandard.ZstdError, EOFError, OSError)
 
 
 def parse_size(text: str) -> int:
@@ -281,16 +282,20 @@ class BundleReader:
     def current_part(self) -> str:
         return self._reader.current.name
 
+    def corrupt(self, exc: BaseException) -> BundleError:
+        """The error for a stream that broke while reading the current part."""
+        return BundleError(
+            f"bundle is truncated or corrupt in part {self._reader.current.name}: {exc}",
+            "copy the part again from the original media, then run `bundler verify`",
+        )
+
     def _next_member(self) -> tarfile.TarInfo | None:
         try:
             return self._tar.next()
         except BundleError:
             raise
-        except (tarfile.TarError, zstandard.ZstdError, EOFError, OSError) as exc:
-            raise BundleError(
-                f"bundle is truncated or corrupt in part {self._reader.current.name}: {exc}",
-                "copy the part again from the original media, then run `bundler verify`",
-            ) from None
+        except STREAM_ERRORS as exc:
+            raise self.corrupt(exc) from None
 
     def _read_front(self) -> None:
         while True:
@@ -350,11 +355,8 @@ class _Guarded(io.RawIOBase):
             return self.fh.read(n)
         except BundleError:
             raise
-        except (tarfile.TarError, zstandard.ZstdError, EOFError, OSError) as exc:
-            raise BundleError(
-                f"bundle is truncated or corrupt in part {self.owner._reader.current.name}: {exc}",
-                "copy the part again from the original media, then run `bundler verify`",
-            ) from None
+        except STREAM_ERRORS as exc:
+            raise self.owner.corrupt(exc) from None
 
     def readinto(self, b: Any) -> int:
         data = self.read(len(b))

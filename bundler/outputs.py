@@ -6,7 +6,6 @@ through ``render_outputs(octx)``.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -134,13 +133,9 @@ def registries_conf(rules: list[dict[str, Any]], tag_sources: set[str]) -> str:
 def render_all(octx: OutputContext) -> list[Path]:
     octx.outdir.mkdir(parents=True, exist_ok=True)
     render_core(octx)
-    for name in EXTRA_RENDERERS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
+    from .content import optional_modules
+
+    for module in optional_modules(EXTRA_RENDERERS):
         renderer = getattr(module, "render_outputs", None)
         if renderer is not None:
             renderer(octx)

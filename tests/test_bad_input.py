@@ -9,18 +9,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from typer.testing import CliRunner
 
-from bundler.cli import app
 from bundler.synthetic import Upstream, build_upstream
+from bundler.testing.cli import invoke as cli
 from bundler.testing.registry import RegistryServer, free_port, write_authfile
-
-runner = CliRunner()
-
-
-def cli(*args: object) -> tuple[int, str]:
-    result = runner.invoke(app, [str(a) for a in args])
-    return result.exit_code, result.output
 
 
 @pytest.fixture(scope="module")

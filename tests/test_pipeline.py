@@ -15,19 +15,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from typer.testing import CliRunner
 
 from bundler import mediatypes
-from bundler.cli import app
 from bundler.synthetic import Upstream, build_upstream
+from bundler.testing.cli import invoke as cli
 from bundler.testing.registry import RegistryServer
-
-runner = CliRunner()
-
-
-def cli(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, [str(a) for a in args])
-    return result.exit_code, result.output
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from types import ModuleType
 
 from ..plan import PlanContext, Planner
 
@@ -17,19 +18,20 @@ PLANNER_MODULES = (
 )
 
 
-def planners() -> list[Planner]:
-    out: list[Planner] = []
-    for name in PLANNER_MODULES:
+def optional_modules(names: tuple[str, ...]) -> list[ModuleType]:
+    """Import the modules that exist (content modules are optional parts of the package)."""
+    out: list[ModuleType] = []
+    for name in names:
         try:
-            module = importlib.import_module(name)
+            out.append(importlib.import_module(name))
         except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        planner = getattr(module, "plan", None)
-        if planner is not None:
-            out.append(planner)
+            if exc.name != name:
+                raise
     return out
+
+
+def planners() -> list[Planner]:
+    return [m.plan for m in optional_modules(PLANNER_MODULES) if getattr(m, "plan", None) is not None]
 
 
 def run_planners(ctx: PlanContext) -> None:

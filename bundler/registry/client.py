@@ -154,7 +154,7 @@ class RegistryClient:
         resp = self._send("GET", realm, params=query, headers=headers)
         if resp.status_code in (401, 403):
             raise AuthError(
-                f"token service of {self.registry} refused the credentials for {', '.join(scopes)}"
+                f"token service of {self.registry} refused the credentials for {', '.join(scopes) or 'registry access'}"
                 + ("" if self.credentials else " (no credentials found)"),
                 "check the pull secret / --authfile entry for " + self.registry,
                 status=resp.status_code,
