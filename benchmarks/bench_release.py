@@ -16,7 +16,6 @@ shared blob was fetched from the upstream (from the registry's access log).
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
 import subprocess
@@ -33,15 +32,16 @@ ACCESS_LOG = {"log": {"level": "warn", "accesslog": {"disabled": False}, "format
 
 
 def timed(args: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
-    """Run a command; return (seconds, peak RSS in MiB) of that process tree's largest process."""
-    start = time.monotonic()
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.monotonic() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        err = proc.stderr.read().decode() if proc.stderr else ""
-        raise SystemExit(f"command failed: {' '.join(args)}\n{err[-2000:]}")
-    return elapsed, usage.ru_maxrss // 1024
+    """Run a command; return (seconds, its peak RSS in MiB). GNU time measures the command itself: a
+    forked child's own max-RSS would start at this (large) benchmark process's size."""
+    with tempfile.NamedTemporaryFile(suffix=".rss") as rss:
+        start = time.monotonic()
+        proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss.name, *args], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        elapsed = time.monotonic() - start
+        if proc.returncode != 0:
+            raise SystemExit(f"command failed: {' '.join(args)}\n{proc.stderr.decode()[-2000:]}")
+        return elapsed, int(Path(rss.name).read_text().split()[-1]) // 1024
 
 
 def blob_gets(server: RegistryServer) -> dict[str, int]:

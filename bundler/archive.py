@@ -135,7 +135,8 @@ def pack(layout: OCILayout, bundle: Path, front_blobs: list[str], other_blobs: l
     """Write the layout as tar+zstd in streaming order; returns (part, sha256) pairs."""
     writer = PartWriter(bundle, split)
     try:
-        cctx = zstandard.ZstdCompressor(level=level, threads=-1)
+        # single-threaded: on already-compressed layers zstd's worker threads are slower, not faster
+        cctx = zstandard.ZstdCompressor(level=level)
         with cctx.stream_writer(writer, closefd=False) as zw:  # type: ignore[arg-type]
             with tarfile.open(fileobj=zw, mode="w|", format=tarfile.PAX_FORMAT, bufsize=1 << 20) as tar:
                 tar.copybufsize = 1 << 20  # type: ignore[attr-defined]
