@@ -13,8 +13,10 @@ import hashlib
 import io
 import json
 import os
+import queue
 import re
 import tarfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +31,9 @@ _SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?$", re.IGNORECASE)
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 FRONT_FILES = ("oci-layout", "index.json", METADATA_FILE)
 STREAM_ERRORS = (tarfile.TarError, zstandard.ZstdError, EOFError, OSError)
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+READ_AHEAD = 256 << 10
+READ_LAG = 3 * READ_AHEAD  # buffered reader + zstd input + tar buffer
 
 
 def parse_size(text: str) -> int:
@@ -57,6 +62,26 @@ class PartWriter(io.RawIOBase):
         self._written = 0
         self._index = 0
         self._open_next()
+        # Disk writes and part hashing run in a thread, overlapping with compression in the caller.
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=64)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._drain, name="bundle-writer", daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self._write_now(item)
+                except BaseException as exc:  # handed to the caller on its next write or finish
+                    self._error = exc
+
+    def _stop(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
 
     def _final_name(self, index: int) -> Path:
         return self.bundle.with_name(f"{self.bundle.name}.{index:03d}") if self.split else self.bundle
@@ -85,8 +110,14 @@ class PartWriter(io.RawIOBase):
         return True
 
     def write(self, b: Any) -> int:
+        if self._error is not None:
+            raise self._error
+        data = bytes(b)
+        self._queue.put(data)
+        return len(data)
+
+    def _write_now(self, b: bytes) -> None:
         data = memoryview(b).cast("B")
-        total = len(data)
         try:
             while len(data):
                 if self._fh is None:
@@ -102,10 +133,10 @@ class PartWriter(io.RawIOBase):
                     self._close_current()
         except OSError as exc:
             raise disk_error(exc, "the bundle", self._tmp_name(self._index)) from None
-        return total
 
     def finish(self) -> list[tuple[Path, str]]:
         """Close the last part, rename every part into place, write BUNDLE.sha256."""
+        self._stop()
         if self._fh is not None:
             self._close_current()
         for i, (final, _) in enumerate(self.parts):
@@ -124,6 +155,10 @@ class PartWriter(io.RawIOBase):
         return self.parts
 
     def abort(self) -> None:
+        try:
+            self._stop()
+        except BaseException:  # noqa: S110 - the original error is already propagating
+            pass
         if self._fh is not None:
             self._fh.close()
         for i in range(self._index + 1):
@@ -136,7 +171,7 @@ def pack(layout: OCILayout, bundle: Path, front_blobs: list[str], other_blobs: l
     writer = PartWriter(bundle, split)
     try:
         # single-threaded: on already-compressed layers zstd's worker threads are slower, not faster
-        cctx = zstandard.ZstdCompressor(level=level)
+        cctx = zstandard.ZstdCompressor(level=level, write_checksum=True)
         with cctx.stream_writer(writer, closefd=False) as zw:  # type: ignore[arg-type]
             with tarfile.open(fileobj=zw, mode="w|", format=tarfile.PAX_FORMAT, bufsize=1 << 20) as tar:
                 tar.copybufsize = 1 << 20  # type: ignore[attr-defined]
@@ -264,13 +299,21 @@ class BundleReader:
         self.bundle = Path(bundle)
         self.parts = find_parts(self.bundle)
         self.total_bytes = sum(p.stat().st_size for p, _ in self.parts)
+        with open(self.parts[0][0], "rb") as first:
+            if first.read(4) != ZSTD_MAGIC:
+                raise BundleError(f"{self.bundle} is not a bundle (not a zstd stream)",
+                                  "give the path of a bundle written by `bundler export`")
+        self.current_member: str | None = None
         self._reader = PartReader(self.parts)
+        # Modest read-ahead, so damage is found near the blob it hits and that blob can be named.
         dctx = zstandard.ZstdDecompressor()
-        self._zr = dctx.stream_reader(io.BufferedReader(self._reader, 1 << 20), read_across_frames=True)
+        self._zr = dctx.stream_reader(io.BufferedReader(self._reader, READ_AHEAD), read_across_frames=True)
         try:
-            self._tar = tarfile.open(fileobj=self._zr, mode="r|", bufsize=1 << 20)
-        except (tarfile.TarError, zstandard.ZstdError) as exc:
-            raise BundleError(f"{self.bundle} is not a bundle (not a tar+zstd stream: {exc})") from None
+            self._tar = tarfile.open(fileobj=self._zr, mode="r|", bufsize=READ_AHEAD)
+        except tarfile.ReadError as exc:
+            raise BundleError(f"{self.bundle} is not a bundle (not a tar stream: {exc})") from None
+        except (BundleError, *STREAM_ERRORS) as exc:
+            raise self.corrupt(exc) from None
         self.front: dict[str, bytes] = {}
         self._pending: tarfile.TarInfo | None = None
         self._read_front()
@@ -283,19 +326,33 @@ class BundleReader:
     def current_part(self) -> str:
         return self._reader.current.name
 
+    def parts_between(self, start: int, end: int) -> str:
+        """The part(s) that bytes read between two ``bytes_read`` marks can have come from: decoding runs
+        up to READ_LAG compressed bytes ahead of the data it hands out."""
+        names: list[str] = []
+        offset = 0
+        for path, _ in self.parts:
+            size = path.stat().st_size
+            if offset + size > max(0, start - READ_LAG) and offset <= end:
+                names.append(path.name)
+            offset += size
+        return names[0] if len(names) == 1 else f"{names[0]} .. {names[-1]}" if names else self.current_part
+
     def corrupt(self, exc: BaseException) -> BundleError:
-        """The error for a stream that broke while reading the current part."""
-        return BundleError(
-            f"bundle is truncated or corrupt in part {self._reader.current.name}: {exc}",
-            "copy the part again from the original media, then run `bundler verify`",
-        )
+        """The error for a stream that broke while reading the current part (and blob)."""
+        if isinstance(exc, BundleError):
+            message = exc.message
+        else:
+            message = f"bundle is truncated or corrupt in part {self._reader.current.name}: {exc}"
+        blob = (self.current_member or "").rpartition("/")[2]
+        if blob and "while reading blob" not in message:
+            message += f" (while reading blob sha256:{blob})"
+        return BundleError(message, "copy the part again from the original media, then run `bundler verify`")
 
     def _next_member(self) -> tarfile.TarInfo | None:
         try:
             return self._tar.next()
-        except BundleError:
-            raise
-        except STREAM_ERRORS as exc:
+        except (BundleError, *STREAM_ERRORS) as exc:
             raise self.corrupt(exc) from None
 
     def _read_front(self) -> None:
@@ -325,8 +382,10 @@ class BundleReader:
             if member.isfile():
                 fh = self._tar.extractfile(member)
                 assert fh is not None
+                self.current_member = member.name
                 yield Entry(member.name, member.size, _Guarded(fh, self))
             member = self._next_member()
+        self.current_member = None
         # drain so the last part's checksum is checked
         try:
             while self._zr.read(1 << 20):
@@ -354,9 +413,7 @@ class _Guarded(io.RawIOBase):
     def read(self, n: int = -1) -> bytes:
         try:
             return self.fh.read(n)
-        except BundleError:
-            raise
-        except STREAM_ERRORS as exc:
+        except (BundleError, *STREAM_ERRORS) as exc:
             raise self.owner.corrupt(exc) from None
 
     def readinto(self, b: Any) -> int:

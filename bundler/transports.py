@@ -157,12 +157,14 @@ class BundleSource:
 
     def _verified(self, fh: Any, digest: str) -> Iterator[bytes]:
         h = hashlib.sha256()
+        start = self.reader.bytes_read
         while chunk := fh.read(CHUNK):
             h.update(chunk)
             yield chunk
         if "sha256:" + h.hexdigest() != digest:
+            where = self.reader.parts_between(start, self.reader.bytes_read)
             raise BundleError(
-                f"blob {digest} in bundle part {self.reader.current_part} is corrupt "
+                f"blob {digest} read from bundle part {where} is corrupt "
                 f"(hashed to sha256:{h.hexdigest()}); nothing of it was stored",
                 "copy the part again from the original media, then run `bundler verify`",
             )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -271,6 +272,15 @@ def test_corrupt_part_is_refused_and_leaves_no_image(exported: dict, target: Reg
     assert client.list_tags("corrupt/openshift-release-dev/ocp-release") == []
     code, output = cli("verify", bundle)
     assert code != 0 and victim.name in output
+    # without the checksum file the damage is found by the blob it hits, and both are named
+    Path(f"{bundle}.sha256").unlink()
+    code, output = _import(bundle, target, tmp_path / "out2", prefix="corrupt")
+    assert code != 0 and "blob sha256:" in output
+    named = re.search(r"bundle part (\S+)(?: \.\. (\S+))? is corrupt", output)
+    assert named, output
+    numbers = [int(n.rsplit(".", 1)[1]) for n in named.groups() if n]
+    assert numbers[0] <= int(victim.name.rsplit(".", 1)[1]) <= numbers[-1], output
+    assert client.list_tags("corrupt/openshift-release-dev/ocp-release") == []
 
 
 def test_missing_part_is_named(exported: dict, target: RegistryServer, tmp_path: Path) -> None:
