@@ -165,35 +165,64 @@ class PartWriter(io.RawIOBase):
             self._tmp_name(i).unlink(missing_ok=True)
 
 
+class ArchiveWriter:
+    """tar+zstd into the bundle's part(s); files go in, in the order they are added."""
+
+    def __init__(self, bundle: Path, split: int | None = None, level: int = 3) -> None:
+        self.parts = PartWriter(bundle, split)
+        # single-threaded: on already-compressed layers zstd's worker threads are slower, not faster
+        cctx = zstandard.ZstdCompressor(level=level, write_checksum=True)
+        self._zw = cctx.stream_writer(self.parts, closefd=False)  # type: ignore[arg-type]
+        self._tar = tarfile.open(fileobj=self._zw, mode="w|", format=tarfile.PAX_FORMAT, bufsize=1 << 20)
+        self._tar.copybufsize = 1 << 20  # type: ignore[attr-defined]
+
+    def add_bytes(self, name: str, data: bytes) -> None:
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        info.mode = 0o644
+        self._tar.addfile(info, io.BytesIO(data))
+
+    def add_path(self, name: str, path: Path) -> int:
+        info = tarfile.TarInfo(name)
+        info.size = path.stat().st_size
+        info.mode = 0o644
+        with open(path, "rb") as fh:
+            self._tar.addfile(info, fh)
+        return info.size
+
+    def add_blob(self, layout: OCILayout, digest: str) -> int:
+        return self.add_path(blob_member(digest), layout.blob_path(digest))
+
+    def finish(self) -> list[tuple[Path, str]]:
+        """End the tar and the zstd frame; rename the parts into place; write BUNDLE.sha256."""
+        self._tar.close()
+        self._zw.close()
+        return self.parts.finish()
+
+    def abort(self) -> None:
+        """Remove every partial part (the error that caused it is already on its way)."""
+        self.parts.abort()
+
+
+def blob_member(digest: str) -> str:
+    return f"blobs/sha256/{digest.split(':', 1)[1]}"
+
+
 def pack(layout: OCILayout, bundle: Path, front_blobs: list[str], other_blobs: list[str],
          split: int | None = None, level: int = 3, progress: Any = None) -> list[tuple[Path, str]]:
     """Write the layout as tar+zstd in streaming order; returns (part, sha256) pairs."""
-    writer = PartWriter(bundle, split)
+    writer = ArchiveWriter(bundle, split, level)
     try:
-        # single-threaded: on already-compressed layers zstd's worker threads are slower, not faster
-        cctx = zstandard.ZstdCompressor(level=level, write_checksum=True)
-        with cctx.stream_writer(writer, closefd=False) as zw:  # type: ignore[arg-type]
-            with tarfile.open(fileobj=zw, mode="w|", format=tarfile.PAX_FORMAT, bufsize=1 << 20) as tar:
-                tar.copybufsize = 1 << 20  # type: ignore[attr-defined]
-                for name in FRONT_FILES:
-                    _add_file(tar, layout.root / name, name)
-                for digest in [*front_blobs, *other_blobs]:
-                    rel = f"blobs/sha256/{digest.split(':', 1)[1]}"
-                    _add_file(tar, layout.root / rel, rel)
-                    if progress is not None:
-                        progress.update(layout.blob_path(digest).stat().st_size)
+        for name in FRONT_FILES:
+            writer.add_path(name, layout.root / name)
+        for digest in [*front_blobs, *other_blobs]:
+            size = writer.add_blob(layout, digest)
+            if progress is not None:
+                progress.update(size)
         return writer.finish()
     except BaseException:
         writer.abort()
         raise
-
-
-def _add_file(tar: tarfile.TarFile, path: Path, name: str) -> None:
-    info = tarfile.TarInfo(name)
-    info.size = path.stat().st_size
-    info.mode = 0o644
-    with open(path, "rb") as fh:
-        tar.addfile(info, fh)
 
 
 # -- reading --------------------------------------------------------------------------------------

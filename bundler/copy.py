@@ -121,6 +121,8 @@ class CopyEngine:
         self.workers = max(1, workers)
         self.on_bytes = on_bytes or _noop
         self.on_plan = on_plan
+        self.on_blob_ready: Callable[[str], None] | None = None  # called as each blob is in place
+        self.first: set[str] = set()  # blobs to transfer before the others
         self._lock = threading.Lock()
 
     # -- phase 1: manifests --------------------------------------------------------------------
@@ -204,7 +206,8 @@ class CopyEngine:
         if hasattr(self.source, "stream_blobs"):
             return self._transfer_stream(self.source, needs, result)  # type: ignore[arg-type]
         with ThreadPoolExecutor(self.workers) as pool:
-            ordered = sorted(needs.values(), key=lambda n: -n.size)  # big blobs first keeps workers busy
+            # first the blobs asked for first (a bootstrap registry's), then big before small to keep workers busy
+            ordered = sorted(needs.values(), key=lambda n: (n.digest not in self.first, -n.size))
             futures = {pool.submit(self._place_blob, need, None, result): need for need in ordered}
             for fut in as_completed(futures):
                 try:
@@ -215,6 +218,9 @@ class CopyEngine:
                     raise
                 except BundlerError as exc:
                     failed[futures[fut].digest] = str(exc)
+                else:
+                    if self.on_blob_ready:
+                        self.on_blob_ready(futures[fut].digest)
         return failed
 
     def _transfer_stream(self, stream: StreamSource, needs: dict[str, BlobNeed], result: CopyResult) -> dict[str, str]:
@@ -295,13 +301,8 @@ class CopyEngine:
         with self._lock:
             result.manifests_pushed += 1
 
-    def run(self, jobs: list[ImageJob]) -> CopyResult:
-        start = time.monotonic()
-        result = CopyResult()
-        needs = self.resolve(jobs, result)
-        if self.on_plan:
-            self.on_plan(result.blobs_total, result.bytes_total)
-        blob_failures = self.transfer_blobs(needs, result)
+    def push_manifests(self, jobs: list[ImageJob], blob_failures: dict[str, str], result: CopyResult) -> None:
+        """Every job whose blobs all arrived: children, then the list, then tags."""
         by_key = {job.key: job for job in jobs}
         pushable = []
         for key, tree in result.manifests.items():
@@ -321,5 +322,15 @@ class CopyEngine:
                     raise
                 except BundlerError as exc:
                     result.failed[str(futures[fut].source)] = str(exc)
+
+    def run(self, jobs: list[ImageJob]) -> CopyResult:
+        """All three phases: manifests, blobs, then manifests pushed children first."""
+        start = time.monotonic()
+        result = CopyResult()
+        needs = self.resolve(jobs, result)
+        if self.on_plan:
+            self.on_plan(result.blobs_total, result.bytes_total)
+        blob_failures = self.transfer_blobs(needs, result)
+        self.push_manifests(jobs, blob_failures, result)
         result.seconds = time.monotonic() - start
         return result

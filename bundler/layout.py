@@ -17,6 +17,7 @@ from typing import Any
 from .errors import DigestMismatchError, DiskError
 
 LAYOUT_FILE = {"imageLayoutVersion": "1.0.0"}
+LAYOUT_BYTES = json.dumps(LAYOUT_FILE).encode()
 INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"
 REF_NAME = "org.opencontainers.image.ref.name"
 CONTAINERD_NAME = "io.containerd.image.name"
@@ -42,7 +43,7 @@ class OCILayout:
                 (self.root / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
                 marker = self.root / "oci-layout"
                 if not marker.exists():
-                    marker.write_text(json.dumps(LAYOUT_FILE))
+                    marker.write_bytes(LAYOUT_BYTES)
             except OSError as exc:
                 raise disk_error(exc, "the OCI layout", self.root) from None
 
@@ -127,14 +128,23 @@ class OCILayout:
         p = self.root / name
         tmp = p.with_name(f".{name}.tmp")
         try:
-            tmp.write_text(json.dumps(doc, indent=2, sort_keys=False) + "\n")
+            tmp.write_bytes(json_bytes(doc))
             os.replace(tmp, p)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
             raise disk_error(exc, name, p) from None
 
     def write_index(self, entries: list[dict[str, Any]]) -> None:
-        self.write_json("index.json", {"schemaVersion": 2, "mediaType": INDEX_MEDIA_TYPE, "manifests": entries})
+        self.write_json("index.json", index_doc(entries))
+
+
+def json_bytes(doc: Any) -> bytes:
+    """How the layout's top-level JSON files are written (the archive carries the same bytes)."""
+    return (json.dumps(doc, indent=2, sort_keys=False) + "\n").encode()
+
+
+def index_doc(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"schemaVersion": 2, "mediaType": INDEX_MEDIA_TYPE, "manifests": entries}
 
 
 def index_entry(media_type: str, digest: str, size: int, name: str, extra: dict[str, str] | None = None) -> dict[str, Any]:

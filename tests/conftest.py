@@ -7,6 +7,7 @@ fixtures error (they never skip): these tests are the point of the suite.
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,9 @@ from bundler.registry.client import RegistryClient
 from bundler.synthetic import Upstream, build_upstream
 from bundler.testing.certs import CA
 from bundler.testing.registry import RegistryServer, write_authfile
+
+# podman on this kind of host runs containers only with runc and no default ulimits (see compose/).
+os.environ.setdefault("CONTAINERS_CONF", str(Path(__file__).resolve().parent.parent / "compose" / "containers.conf"))
 
 _counter = itertools.count(1)
 

@@ -31,7 +31,11 @@ def run(args: list[str], what: str, check: bool = True, timeout: float | None = 
         raise BundlerError(f"{what}: {args[0]} did not finish within {timeout:.0f}s") from None
     if check and res.returncode != 0:
         err = (res.stderr or res.stdout).strip().splitlines()
-        raise BundlerError(f"{what} failed: {' / '.join(err[-3:]) or f'exit {res.returncode}'}")
+        hint = None
+        if "rlimit" in (res.stderr or ""):
+            hint = ("this host's podman cannot apply the default ulimits: point CONTAINERS_CONF at a containers.conf "
+                    "with [containers] default_ulimits = [] (compose/containers.conf is one)")
+        raise BundlerError(f"{what} failed: {' / '.join(err[-3:]) or f'exit {res.returncode}'}", hint)
     return res
 
 
