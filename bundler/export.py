@@ -190,8 +190,9 @@ def run_export(opts: ExportOptions, say: Printer = print) -> ExportResult:
     else:  # something failed after the front was written: pack again without it
         packer.abort()
         entries, metadata = _index_and_metadata(cfg, ok, copy, jobs, result.failed, plan)
+        layout.write_index(entries)
         result.parts = _pack_after(layout, opts, metadata, show, say, len(ok))
-    layout.write_index(entries)
+    layout.write_index(entries)  # the work layout matches the bundle (kept when incomplete, for resume)
     layout.write_json(METADATA_FILE, metadata)
     result.seconds = time.monotonic() - start
     size = sum(p.stat().st_size for p, _ in result.parts)

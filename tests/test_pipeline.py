@@ -292,3 +292,28 @@ def test_missing_part_is_named(exported: dict, target: RegistryServer, tmp_path:
     gone.unlink()
     code, output = _import(tmp_path / src.name, target, tmp_path / "out")
     assert code == 1 and gone.name in output and "missing" in output
+
+
+def test_a_blob_that_fails_mid_pull_still_gives_a_consistent_bundle(tmp_path: Path) -> None:
+    """The front of the archive is written before the pull ends; when a blob then fails the bundle is
+    packed again without the image that needs it, and says so."""
+    with RegistryServer(auth=None) as server:
+        up = build_upstream(server.client(), version="4.4.7", components=3, layer_size=24 * 1024)
+        victim = up.components["installer"]
+        repo, digest = victim.split("/", 1)[1].split("@")
+        manifest = server.client().get_manifest(repo, digest)
+        layer = manifest.doc["layers"][-1]["digest"].split(":")[1]
+        data = server.storage / "docker" / "registry" / "v2" / "blobs" / "sha256" / layer[:2] / layer / "data"
+        data.unlink()
+        cfg = up.write_config(tmp_path / "isc.yaml")
+        bundle = tmp_path / "b.tar.zst"
+        code, output = cli("export", "-c", cfg, "-o", bundle, "--ca-file", server.ca_file)
+    assert code == 2, output
+    assert victim in output and "INCOMPLETE" in output
+    code, listing = cli("inspect", bundle, "--json")
+    meta = json.loads(listing)
+    assert victim not in {i["source"] for i in meta["images"]}
+    assert victim in {f["reference"] for f in meta["failed"]}
+    assert up.release in {i["source"] for i in meta["images"]}
+    code, output = cli("verify", bundle)
+    assert code == 0, output
