@@ -121,8 +121,6 @@ class CopyEngine:
         self.workers = max(1, workers)
         self.on_bytes = on_bytes or _noop
         self.on_plan = on_plan
-        self.on_blob_ready: Callable[[str], None] | None = None  # called as each blob is in place
-        self.first: set[str] = set()  # blobs to transfer before the others
         self._lock = threading.Lock()
 
     # -- phase 1: manifests --------------------------------------------------------------------
@@ -206,8 +204,7 @@ class CopyEngine:
         if hasattr(self.source, "stream_blobs"):
             return self._transfer_stream(self.source, needs, result)  # type: ignore[arg-type]
         with ThreadPoolExecutor(self.workers) as pool:
-            # first the blobs asked for first (a bootstrap registry's), then big before small to keep workers busy
-            ordered = sorted(needs.values(), key=lambda n: (n.digest not in self.first, -n.size))
+            ordered = sorted(needs.values(), key=lambda n: -n.size)  # big blobs first keeps workers busy
             futures = {pool.submit(self._place_blob, need, None, result): need for need in ordered}
             for fut in as_completed(futures):
                 try:
@@ -218,9 +215,6 @@ class CopyEngine:
                     raise
                 except BundlerError as exc:
                     failed[futures[fut].digest] = str(exc)
-                else:
-                    if self.on_blob_ready:
-                        self.on_blob_ready(futures[fut].digest)
         return failed
 
     def _transfer_stream(self, stream: StreamSource, needs: dict[str, BlobNeed], result: CopyResult) -> dict[str, str]:

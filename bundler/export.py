@@ -18,13 +18,12 @@ from typing import Any
 from tqdm import tqdm
 
 from . import __version__, config, mediatypes
-from .archive import blob_member, checksum_path, pack
+from .archive import checksum_path, pack
 from .auth import AuthStore
-from .background_pack import BackgroundPack
 from .content import run_planners
 from .copy import CopyEngine, CopyResult, ImageJob
 from .errors import BundlerError, DiskError
-from .layout import LAYOUT_BYTES, METADATA_FILE, OCILayout, index_doc, index_entry, json_bytes
+from .layout import METADATA_FILE, OCILayout, index_entry
 from .plan import KINDS, Plan, PlanContext, PlannedImage
 from .reference import Reference
 from .registry import RegistryPool
@@ -161,39 +160,27 @@ def run_export(opts: ExportOptions, say: Printer = print) -> ExportResult:
         result.copy = copy
         _report_failures(result.failed, say)
         return result
-    copy = CopyResult()
-    needs = engine.resolve(jobs, copy)
-    on_plan(copy.blobs_total, copy.bytes_total)
-    resolved_failures = dict(copy.failed)
-    entries, metadata = _index_and_metadata(cfg, _ok(images, copy), copy, jobs, {**plan.failed, **copy.failed}, plan)
-    packer = BackgroundPack(layout, opts.bundle, opts.split_size, opts.zstd_level, _front(entries, metadata, copy),
-                            expected={*metadata["bootstrapBlobs"], *metadata["otherBlobs"]},
-                            first=set(metadata["bootstrapBlobs"]))
-    engine.first = set(metadata["bootstrapBlobs"])
-    engine.on_blob_ready = packer.ready
     try:
-        blob_failures = engine.transfer_blobs(needs, copy)
-        engine.push_manifests(jobs, blob_failures, copy)
-    except BaseException:
-        packer.abort()
-        raise
+        copy = engine.run(jobs)
     finally:
         if bar:
             bar.close()
     result.copy = copy
     result.blobs_total, result.bytes_total = copy.blobs_total, copy.bytes_total
     result.failed = {**plan.failed, **copy.failed}
-    ok = _ok(images, copy)
-    if copy.failed == resolved_failures:
-        say(f"Packed {len(ok)} images into {opts.bundle} while pulling.")
-        result.parts = packer.finish()
-    else:  # something failed after the front was written: pack again without it
-        packer.abort()
-        entries, metadata = _index_and_metadata(cfg, ok, copy, jobs, result.failed, plan)
-        layout.write_index(entries)
-        result.parts = _pack_after(layout, opts, metadata, show, say, len(ok))
-    layout.write_index(entries)  # the work layout matches the bundle (kept when incomplete, for resume)
+    ok = [img for img in images if str(img.pinned) not in copy.failed]
+    entries, metadata = _index_and_metadata(cfg, ok, copy, jobs, result.failed, plan)
+    layout.write_index(entries)
     layout.write_json(METADATA_FILE, metadata)
+    say(f"Packing {len(ok)} images into {opts.bundle}{' (split)' if opts.split_size else ''} ...")
+    pack_bar = tqdm(total=metadata["bytes"], unit="B", unit_scale=True, unit_divisor=1024, desc="pack",
+                    file=sys.stderr) if show else None
+    try:
+        result.parts = pack(layout, opts.bundle, metadata["manifests"] + metadata["bootstrapBlobs"],
+                            metadata["otherBlobs"], opts.split_size, opts.zstd_level, pack_bar)
+    finally:
+        if pack_bar:
+            pack_bar.close()
     result.seconds = time.monotonic() - start
     size = sum(p.stat().st_size for p, _ in result.parts)
     say(f"Wrote {len(result.parts)} part(s), {human(size)}, and {checksum_path(opts.bundle).name} "
@@ -204,32 +191,6 @@ def run_export(opts: ExportOptions, say: Printer = print) -> ExportResult:
     elif not opts.keep_work:
         shutil.rmtree(work, ignore_errors=True)
     return result
-
-
-def _ok(images: list[PlannedImage], copy: CopyResult) -> list[PlannedImage]:
-    return [img for img in images if str(img.pinned) not in copy.failed]
-
-
-def _front(entries: list[dict[str, Any]], metadata: dict[str, Any], copy: CopyResult) -> list[tuple[str, bytes]]:
-    """The archive's front, byte for byte as pack() writes it from the layout."""
-    manifests = {m.digest: m.data for tree in copy.manifests.values() for m in tree}
-    return [("oci-layout", LAYOUT_BYTES), ("index.json", json_bytes(index_doc(entries))),
-            (METADATA_FILE, json_bytes(metadata)),
-            *((blob_member(d), manifests[d]) for d in metadata["manifests"])]
-
-
-def _pack_after(layout: OCILayout, opts: ExportOptions, metadata: dict[str, Any], show: bool, say: Printer,
-                count: int) -> list[tuple[Path, str]]:
-    layout.write_json(METADATA_FILE, metadata)
-    say(f"Packing {count} images into {opts.bundle}{' (split)' if opts.split_size else ''} ...")
-    pack_bar = tqdm(total=metadata["bytes"], unit="B", unit_scale=True, unit_divisor=1024, desc="pack",
-                    file=sys.stderr) if show else None
-    try:
-        return pack(layout, opts.bundle, metadata["manifests"] + metadata["bootstrapBlobs"],
-                    metadata["otherBlobs"], opts.split_size, opts.zstd_level, pack_bar)
-    finally:
-        if pack_bar:
-            pack_bar.close()
 
 
 def plan_summary(images: list[PlannedImage], blobs: int, total: int) -> str:

@@ -295,13 +295,17 @@ class RegistryClient:
         """Yield a blob's bytes, checking the sha256 as they stream; raise on mismatch at the end."""
         resp = self.open_blob(repo, digest)
         h = hashlib.sha256()
+        complete = False
         try:
             for chunk in resp.iter_content(CHUNK):
                 h.update(chunk)
                 yield chunk
+            complete = True
         except requests.exceptions.RequestException as exc:
             raise RegistryError(f"download of blob {digest} from {self.registry}/{repo} broke: {_short(exc)}") from None
         finally:
+            if complete:
+                resp.raw.release_conn()  # fully read: the connection goes back to the pool (close() would drop it)
             resp.close()
         if "sha256:" + h.hexdigest() != digest:
             raise DigestMismatchError(f"blob {digest} from {self.registry}/{repo} hashed to sha256:{h.hexdigest()}")
