@@ -7,7 +7,6 @@ import is bundle stream -> registry: the same engine with source and destination
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -43,8 +42,6 @@ class _Budget:
         with self.cond:
             self.used -= n
             self.cond.notify_all()
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -100,6 +97,7 @@ class Destination(Protocol):
     def has_blob(self, target: str, digest: str, size: int) -> bool: ...
     def put_blob(self, target: str, digest: str, size: int, chunks: Iterator[bytes]) -> None: ...
     def mount_blob(self, target: str, digest: str, from_target: str) -> bool: ...
+    def iter_blob(self, target: str, digest: str, size: int) -> Iterator[bytes]: ...
     def has_manifest(self, target: str, manifest: Manifest, tag: str | None) -> bool: ...
     def put_manifest(self, target: str, manifest: Manifest, tag: str | None) -> None: ...
 
@@ -181,7 +179,10 @@ class CopyEngine:
                 with self._lock:
                     result.blobs_mounted += 1
                 continue
-            if opener is None:
+            if opener is None and first_with is not None and hasattr(self.source, "stream_blobs"):
+                # the stream went by and the registry refused a mount: copy it from where it landed
+                chunks = self._counted(self.dest.iter_blob(first_with, need.digest, need.size))
+            elif opener is None:
                 chunks = self._counted(self.source.iter_blob(need.fetch_from, need.digest, need.size))
             else:
                 chunks = self._counted(opener())

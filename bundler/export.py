@@ -227,6 +227,9 @@ class _DryDest:
     def mount_blob(self, target: str, digest: str, from_target: str) -> bool:
         return False
 
+    def iter_blob(self, target: str, digest: str, size: int) -> Iterator[bytes]:
+        raise AssertionError("dry run")
+
     def has_manifest(self, target: str, manifest: Manifest, tag: str | None) -> bool:
         return True
 

@@ -64,6 +64,9 @@ class RegistryDestination:
     def mount_blob(self, target: str, digest: str, from_target: str) -> bool:
         return self.client.mount_blob(target, digest, from_target)
 
+    def iter_blob(self, target: str, digest: str, size: int) -> Iterator[bytes]:
+        return self.client.iter_blob(target, digest)
+
     def has_manifest(self, target: str, manifest: Manifest, tag: str | None) -> bool:
         return self.client.head_manifest(target, tag or manifest.digest) == manifest.digest
 
@@ -85,6 +88,9 @@ class LayoutDestination:
 
     def mount_blob(self, target: str, digest: str, from_target: str) -> bool:
         return self.layout.has_blob(digest)
+
+    def iter_blob(self, target: str, digest: str, size: int) -> Iterator[bytes]:
+        return self.layout.iter_blob(digest)
 
     def has_manifest(self, target: str, manifest: Manifest, tag: str | None) -> bool:
         return self.layout.has_blob(manifest.digest, len(manifest.data))

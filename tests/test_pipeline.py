@@ -317,3 +317,25 @@ def test_a_blob_that_fails_mid_pull_still_gives_a_consistent_bundle(tmp_path: Pa
     assert up.release in {i["source"] for i in meta["images"]}
     code, output = cli("verify", bundle)
     assert code == 0, output
+
+
+def test_import_copies_within_the_registry_when_it_refuses_mounts(exported: dict, target: RegistryServer) -> None:
+    """Some registries refuse cross-repository mounts (Quay across organizations a robot cannot read).
+    Distribution always mounts, so this destination answers "no" to mounts and nothing else; the
+    engine must then copy the blob from the repository it already landed in, not re-read the stream."""
+    from bundler.copy import CopyEngine
+    from bundler.importer import open_bundle, plan_jobs
+    from bundler.transports import RegistryDestination
+
+    class NoMounts(RegistryDestination):
+        def mount_blob(self, target: str, digest: str, from_target: str) -> bool:
+            return False
+
+    source = open_bundle(exported["bundle"])
+    jobs, _ = plan_jobs(source.reader.metadata["images"], f"{target.host}/nomount")
+    result = CopyEngine(source, NoMounts(target.client()), workers=1).run(jobs)
+    assert result.failed == {}
+    assert result.blobs_mounted == 0 and result.blobs_copied > result.blobs_total
+    client = target.client()
+    for job in jobs:
+        assert client.head_manifest(job.target, job.source.digest) == job.source.digest
