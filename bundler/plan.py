@@ -58,20 +58,23 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _by_key: dict[tuple[str, str], PlannedImage] = field(default_factory=dict, repr=False)
 
     def add(self, image: PlannedImage) -> PlannedImage:
         """Add an image; the same name+digest twice is merged (tags united, first kind kept)."""
+        key = (image.source.name, image.digest)
         with self._lock:
-            for existing in self.images:
-                if existing.source.name == image.source.name and existing.digest == image.digest:
-                    for t in image.tags:
-                        if t not in existing.tags:
-                            existing.tags.append(t)
-                    if existing.source.tag is None and image.source.tag:
-                        existing.source = image.source
-                    return existing
-            self.images.append(image)
-            return image
+            existing = self._by_key.get(key)
+            if existing is None:
+                self._by_key[key] = image
+                self.images.append(image)
+                return image
+            for t in image.tags:
+                if t not in existing.tags:
+                    existing.tags.append(t)
+            if existing.source.tag is None and image.source.tag:
+                existing.source = image.source
+            return existing
 
     def fail(self, reference: str, message: str) -> None:
         with self._lock:
