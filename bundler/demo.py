@@ -1,4 +1,5 @@
 """The demo: a synthetic upstream (token auth, TLS) and a target registry (Basic auth, TLS) on 127.0.0.1,
+holding a release, additional images and a file-based operator catalog (two packages selected from it);
 then `bundler export` and `bundler import` run end to end, as an admin would type them.
 
     python -m bundler.demo [DIR]
@@ -12,7 +13,10 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
+
 from .synthetic import build_upstream
+from .synthetic_catalogs import build_catalog_upstream
 from .testing.registry import RegistryServer
 
 
@@ -34,7 +38,15 @@ def main(argv: list[str] | None = None) -> int:
                             multi_release=True)
         print(up.summary())
         print(f"(built in {time.monotonic() - t0:.1f}s)")
-        config = up.write_config(base / "imageset.yaml")
+        catalogs = build_catalog_upstream(upstream.client())
+        doc = up.config()
+        doc["mirror"]["operators"] = [{
+            "catalog": catalogs.catalogs["fbc"],
+            "packages": [{"name": "multichannel-operator", "channels": [{"name": "fast"}]},
+                         {"name": "valuebug-operator"}],
+        }]
+        config = base / "imageset.yaml"
+        config.write_text(yaml.safe_dump(doc, sort_keys=False))
         upstream.authfile(base / "pull-secret.json")
         target.authfile(base / "mirror-auth.json")
         bundle = base / "bundle" / "ocp-4.4.5.tar.zst"
@@ -53,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {p}")
         print("\n--- imageDigestSources.yaml (paste into install-config.yaml) ---")
         print((outdir / "imageDigestSources.yaml").read_text())
+        for catalog_source in sorted(outdir.glob("catalogSource-*.yaml")):
+            print(f"--- {catalog_source.name} (oc apply -f) ---")
+            print(catalog_source.read_text())
     return 0
 
 

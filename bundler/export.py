@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -124,7 +125,22 @@ def run_export(opts: ExportOptions, say: Printer = print) -> ExportResult:
         check_writable(opts.bundle)
     auth = AuthStore.load(opts.authfile)
     work = work_dir(opts.bundle)
-    layout = OCILayout(work, create=not opts.dry_run)
+    scratch: tempfile.TemporaryDirectory[str] | None = None
+    if opts.dry_run and not work.exists():
+        # a dry run stores nothing where the bundle goes; images planners build (a pruned catalog) go here
+        scratch = tempfile.TemporaryDirectory(prefix="bundler-dry-run-")
+        layout = OCILayout(scratch.name)
+    else:
+        layout = OCILayout(work)
+    try:
+        return _export(opts, cfg, auth, work, layout, start, say)
+    finally:
+        if scratch is not None:
+            scratch.cleanup()
+
+
+def _export(opts: ExportOptions, cfg: config.ImageSetConfig, auth: AuthStore, work: Path, layout: OCILayout,
+            start: float, say: Printer) -> ExportResult:
     source = CachedSource(layout, RegistrySource(RegistryPool(auth, opts.ca_file)), keep=not opts.dry_run)
     plan = Plan()
     ctx = PlanContext(config=cfg, source=source, layout=layout, plan=plan, workers=opts.workers)

@@ -251,3 +251,19 @@ def test_export_import_every_image_resolves_in_the_mirror(world: World, fmt: str
     if fmt == "fbc":
         assert {n for _, n in served.bundles} == names
         assert served.packages["multichannel-operator"].default_channel == "fast"
+
+
+@pytest.mark.parametrize("fmt", ["fbc", "sqlite"])
+def test_dry_run_with_a_filtered_catalog_writes_nothing(world: World, fmt: str) -> None:
+    """A dry run plans the pruned catalog too (it has to build it to know its size) but leaves nothing
+    where the bundle would go."""
+    from bundler.testing.cli import invoke
+
+    cfg = world.imageset(f"dry-{fmt}", [{"catalog": world.up.catalogs[fmt],
+                                         "packages": [{"name": "linear-operator"}]}])
+    bundle = world.tmp / f"dry-{fmt}" / "b.tar.zst"
+    code, output = invoke("export", "-c", cfg, "-o", bundle, "--authfile", world.authfile, "--ca-file",
+                          world.ca_file, "--dry-run")
+    assert code == 0, output
+    assert "1 catalog" in output and "operator-bundle" in output
+    assert not bundle.parent.exists() or not any(bundle.parent.iterdir())

@@ -145,7 +145,7 @@ def _plan_catalog(ctx: PlanContext, spec: CatalogSpec, name: str) -> None:
     catalog, labels = load_catalog(ctx, pinned)
     selection = select(catalog, spec)
     for warning in selection.warnings:
-        log.warning("%s: %s", spec.catalog, warning)
+        log.debug("%s: %s", spec.catalog, warning)
         ctx.plan.warnings.append(f"{spec.catalog}: {warning}")
 
     bundles = [catalog.bundles[key] for key in sorted(selection.bundles)]
