@@ -26,10 +26,9 @@ from .copy import CopyEngine, CopyResult, ImageJob
 from .errors import BundlerError, DiskError
 from .layout import METADATA_FILE, OCILayout, index_entry
 from .plan import KINDS, Plan, PlanContext, PlannedImage
-from .reference import Reference
 from .registry import RegistryPool
 from .registry.client import Manifest
-from .transports import LayoutSource, RegistrySource
+from .transports import CachedSource, LayoutDestination, RegistrySource
 
 Printer = Callable[[str], None]
 
@@ -57,33 +56,6 @@ class ExportResult:
     seconds: float = 0.0
     bytes_total: int = 0
     blobs_total: int = 0
-
-
-class CachedSource(RegistrySource):
-    """Upstream registries seen through the work layout: blobs already there (a resumed export, or an
-    image a planner built itself such as a pruned catalog) are read locally, and blobs a planner reads
-    (release metadata, catalogs) are kept as they stream, so every blob is fetched once."""
-
-    def __init__(self, layout: OCILayout, upstream: RegistrySource, keep: bool = True) -> None:
-        super().__init__(upstream.pool)
-        self._cache = upstream._cache
-        self.local = LayoutSource(layout)
-        self.layout = layout
-        self.keep = keep
-
-    def get_manifest(self, ref: Reference) -> Manifest:
-        if ref.digest and self.layout.has_blob(ref.digest):
-            return self.local.get_manifest(ref)
-        return super().get_manifest(ref)
-
-    def iter_blob(self, ref: Reference, digest: str, size: int) -> Iterator[bytes]:
-        if self.layout.has_blob(digest, size):
-            return self.local.iter_blob(ref, digest, size)
-        chunks = super().iter_blob(ref, digest, size)
-        return self.layout.tee_blob(digest, chunks) if self.keep else chunks
-
-    def get_blob(self, ref: Reference, digest: str) -> bytes:
-        return b"".join(self.iter_blob(ref, digest, -1))
 
 
 def work_dir(bundle: Path) -> Path:
@@ -163,7 +135,7 @@ def _export(opts: ExportOptions, cfg: config.ImageSetConfig, auth: AuthStore, wo
         if show:
             bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc="pull", file=sys.stderr)
 
-    engine = CopyEngine(source, _DryDest() if opts.dry_run else _layout_dest(layout), opts.workers,
+    engine = CopyEngine(source, _DryDest() if opts.dry_run else LayoutDestination(layout), opts.workers,
                         on_bytes=lambda n: bar.update(n) if bar else None, on_plan=on_plan)
     if opts.dry_run:
         copy = CopyResult()
@@ -223,12 +195,6 @@ def _report_failures(failed: dict[str, str], say: Printer) -> None:
         say(f"FAILED: {len(failed)} image(s):")
         for ref, msg in sorted(failed.items()):
             say(f"  - {ref}: {msg}")
-
-
-def _layout_dest(layout: OCILayout) -> Any:
-    from .transports import LayoutDestination
-
-    return LayoutDestination(layout)
 
 
 class _DryDest:

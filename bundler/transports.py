@@ -114,6 +114,33 @@ class LayoutSource:
         return self.layout.iter_blob(digest)
 
 
+class CachedSource(RegistrySource):
+    """Upstream registries seen through the work layout: blobs already there (a resumed export, or an
+    image a planner built itself such as a pruned catalog) are read locally, and blobs a planner reads
+    (release metadata, catalogs) are kept as they stream, so every blob is fetched once."""
+
+    def __init__(self, layout: OCILayout, upstream: RegistrySource, keep: bool = True) -> None:
+        super().__init__(upstream.pool)
+        self._cache = upstream._cache
+        self.local = LayoutSource(layout)
+        self.layout = layout
+        self.keep = keep
+
+    def get_manifest(self, ref: Reference) -> Manifest:
+        if ref.digest and self.layout.has_blob(ref.digest):
+            return self.local.get_manifest(ref)
+        return super().get_manifest(ref)
+
+    def iter_blob(self, ref: Reference, digest: str, size: int) -> Iterator[bytes]:
+        if self.layout.has_blob(digest, size):
+            return self.local.iter_blob(ref, digest, size)
+        chunks = super().iter_blob(ref, digest, size)
+        return self.layout.tee_blob(digest, chunks) if self.keep else chunks
+
+    def get_blob(self, ref: Reference, digest: str) -> bytes:
+        return b"".join(self.iter_blob(ref, digest, -1))
+
+
 class BundleSource:
     """Reads a bundle as a stream: manifests come from its front, blobs in archive order."""
 

@@ -17,7 +17,6 @@ from bundler.auth import AuthStore
 from bundler.cli import app
 from bundler.content import operators
 from bundler.content.operators import fbc, sqlite
-from bundler.export import CachedSource
 from bundler.imagefs import image_config, read_files
 from bundler.layout import OCILayout
 from bundler.plan import Plan, PlanContext
@@ -26,7 +25,7 @@ from bundler.registry.client import RegistryPool
 from bundler.synthetic_catalogs import CatalogUpstream, build_catalog_upstream
 from bundler.testing.certs import CA
 from bundler.testing.registry import RegistryServer, write_authfile
-from bundler.transports import RegistrySource
+from bundler.transports import CachedSource, RegistrySource
 
 
 class World:
