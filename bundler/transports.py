@@ -6,6 +6,7 @@ Each class only knows how to read or write its place; the engine never asks whic
 from __future__ import annotations
 
 import hashlib
+import itertools
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -59,7 +60,13 @@ class RegistryDestination:
         return self.client.has_blob(target, digest)
 
     def put_blob(self, target: str, digest: str, size: int, chunks: Iterator[bytes]) -> None:
-        self.client.push_blob(target, digest, size, lambda: ChunkReader(chunks))
+        first = next(chunks, b"")
+        if len(first) == size:  # the whole blob in one chunk (a small or buffered blob): send it as is
+            for _ in chunks:  # finish the iterator: progress counting and any check at its end
+                pass
+            self.client.push_blob(target, digest, size, lambda: first)
+        else:
+            self.client.push_blob(target, digest, size, lambda: ChunkReader(itertools.chain((first,), chunks)))
 
     def mount_blob(self, target: str, digest: str, from_target: str) -> bool:
         return self.client.mount_blob(target, digest, from_target)

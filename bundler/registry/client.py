@@ -331,7 +331,9 @@ class RegistryClient:
         return False
 
     def push_blob(self, repo: str, digest: str, size: int, opener: Callable[[], Any]) -> None:
-        """Monolithic upload: POST a session, PUT the bytes with ``?digest=``. The registry verifies."""
+        """Monolithic upload: POST a session, PUT the bytes with ``?digest=``. The registry verifies.
+
+        ``opener`` returns the blob as ``bytes`` (sent in one piece) or as a readable stream."""
         resp = self.request("POST", f"/v2/{repo}/blobs/uploads/", repo, "pull,push")
         if resp.status_code != 202 or not resp.headers.get("Location"):
             raise RegistryError(
@@ -345,7 +347,7 @@ class RegistryClient:
             repo,
             "pull,push",
             headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
-            data=_Sized(opener(), size),
+            data=body if isinstance(body := opener(), bytes) else _Sized(body, size),
         )
         if resp.status_code != 201:
             raise RegistryError(
