@@ -280,21 +280,22 @@ class CopyEngine:
 
     # -- phase 3: manifests, children before lists ---------------------------------------------
     def _push_tree(self, job: ImageJob, tree: list[Manifest], result: CopyResult) -> None:
+        """Children by digest, then the top under each tag (a manifest put by tag is also addressable
+        by its digest) or by digest when there is no tag. When the top is already there under every
+        name, so is everything below it (a registry refuses a list whose children are missing, and the
+        top is always written last), so one HEAD per name settles the whole tree."""
         top = tree[-1]
-        for m in tree[:-1]:
-            self._push_one(job.target, m, None, result)
-        self._push_one(job.target, top, None, result)
-        for tag in job.tags:
-            self._push_one(job.target, top, tag, result)
-
-    def _push_one(self, target: str, m: Manifest, tag: str | None, result: CopyResult) -> None:
-        if self.dest.has_manifest(target, m, tag):
+        names: list[str | None] = list(job.tags) or [None]
+        if all(self.dest.has_manifest(job.target, top, name) for name in names):
             with self._lock:
-                result.manifests_skipped += 1
+                result.manifests_skipped += len(tree) - 1 + len(names)
             return
-        self.dest.put_manifest(target, m, tag)
+        for m in tree[:-1]:
+            self.dest.put_manifest(job.target, m, None)
+        for name in names:
+            self.dest.put_manifest(job.target, top, name)
         with self._lock:
-            result.manifests_pushed += 1
+            result.manifests_pushed += len(tree) - 1 + len(names)
 
     def push_manifests(self, jobs: list[ImageJob], blob_failures: dict[str, str], result: CopyResult) -> None:
         """Every job whose blobs all arrived: children, then the list, then tags."""
