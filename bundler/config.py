@@ -198,7 +198,10 @@ def loads(text: str, path: Path = Path("<imageset>")) -> ImageSetConfig:
     if platform.get("release") is not None:
         cfg.releases.append(r.ref(platform["release"], "mirror.platform.release"))
     for i, rel in enumerate(r.seq(platform.get("releases"), "mirror.platform.releases")):
-        cfg.releases.append(r.ref(rel, f"mirror.platform.releases[{i}]"))
+        if isinstance(rel, dict):  # `- name: <pullspec>`, like additionalImages
+            cfg.releases.append(r.ref(rel.get("name"), f"mirror.platform.releases[{i}].name"))
+        else:
+            cfg.releases.append(r.ref(rel, f"mirror.platform.releases[{i}]"))
     if platform.get("graph"):
         r.warn("mirror.platform.graph", "the update graph image needs the internet; it is not built")
     for i, item in enumerate(r.seq(mirror.get("additionalImages"), "mirror.additionalImages")):

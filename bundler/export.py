@@ -125,6 +125,7 @@ def _export(opts: ExportOptions, cfg: config.ImageSetConfig, auth: AuthStore, wo
         details = "; ".join(f"{ref}: {msg}" for ref, msg in plan.failed.items())
         raise BundlerError(f"nothing to export: every image failed ({details})")
     jobs = [ImageJob(source=img.pinned) for img in images]
+    source.keep = False  # from here the engine stores each blob itself; keeping it too would write it twice
     result = ExportResult(plan=plan)
     show = opts.progress if opts.progress is not None else sys.stderr.isatty()
     bar: Any = None

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import itertools
 import json
 import os
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,15 @@ INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"
 REF_NAME = "org.opencontainers.image.ref.name"
 CONTAINERD_NAME = "io.containerd.image.name"
 METADATA_FILE = "bundler.json"
+
+
+_tmp_counter = itertools.count()
+
+
+def _tmp_for(final: Path) -> Path:
+    """A temporary name no other writer uses: two threads may store the same blob at once (a child
+    manifest shared by two lists); each writes its own file and the atomic renames agree."""
+    return final.with_name(f".{final.name}.{os.getpid()}.{threading.get_ident()}.{next(_tmp_counter)}.tmp")
 
 
 def disk_error(exc: OSError, what: str, path: Path) -> DiskError:
@@ -62,7 +73,7 @@ class OCILayout:
     def write_blob(self, digest: str, chunks: Iterable[bytes]) -> int:
         """Store a blob from a stream of chunks, verifying its digest; returns its size."""
         final = self.blob_path(digest)
-        tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
+        tmp = _tmp_for(final)
         h = hashlib.sha256()
         size = 0
         try:
@@ -87,7 +98,7 @@ class OCILayout:
         """Yield a blob's chunks while storing it; it lands in the layout only when fully read and
         verified (a reader that stops early leaves nothing behind)."""
         final = self.blob_path(digest)
-        tmp = final.with_name(f".{final.name}.{os.getpid()}.{id(chunks)}.tmp")
+        tmp = _tmp_for(final)
         h = hashlib.sha256()
         complete = False
         try:

@@ -339,3 +339,32 @@ def test_import_copies_within_the_registry_when_it_refuses_mounts(exported: dict
     client = target.client()
     for job in jobs:
         assert client.head_manifest(job.target, job.source.digest) == job.source.digest
+
+
+def test_multi_arch_release_keeps_every_platform(upstream: tuple, tmp_path: Path) -> None:
+    """A multi-arch release (a manifest list of per-arch release images) and its components (manifest
+    lists too) are carried with every platform, byte for byte."""
+    server, up, d = upstream
+    up_multi = build_upstream(server.client(), version="4.4.5", components=12, layer_size=48 * 1024,
+                              multi_release=True)
+    assert up_multi.multi_release and up_multi.multi_components
+    cfg = up_multi.write_config(tmp_path / "isc.yaml", include_multi=True)
+    bundle = tmp_path / "b.tar.zst"
+    code, output = cli("export", "-c", cfg, "-o", bundle, "--authfile", d / "auth.json", "--ca-file",
+                       server.ca_file, "--keep-work")
+    assert code == 0, output
+    work = Path(f"{bundle}.work")
+    client = server.client()
+
+    def carried(repo: str, digest: str) -> int:
+        m = client.get_manifest(repo, digest)
+        assert (work / "blobs" / "sha256" / digest.split(":")[1]).read_bytes() == m.data
+        kids = mediatypes.children(m.doc)
+        for kid in kids:
+            assert (work / "blobs" / "sha256" / kid["digest"].split(":")[1]).exists()
+        return len(kids)
+
+    assert carried("openshift-release-dev/ocp-release", up_multi.multi_release_digest or "") >= 2
+    for ref in up_multi.multi_components.values():
+        repo, digest = ref.split("/", 1)[1].split("@")
+        assert carried(repo, digest) >= 2
