@@ -154,6 +154,9 @@ def _export(opts: ExportOptions, cfg: config.ImageSetConfig, auth: AuthStore, wo
     finally:
         if bar:
             bar.close()
+    say(f"Pulled {copy.blobs_copied} blobs ({human(copy.bytes_copied)}) in {copy.seconds:.1f}s"
+        + (f", {copy.blobs_skipped} already in {work.name}" if copy.blobs_skipped else "")
+        + f"; planning took {time.monotonic() - start - copy.seconds:.1f}s.")
     result.copy = copy
     result.blobs_total, result.bytes_total = copy.blobs_total, copy.bytes_total
     result.failed = {**plan.failed, **copy.failed}

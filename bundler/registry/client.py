@@ -79,7 +79,10 @@ class RegistryClient:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._tokens: dict[tuple[str, ...], str] = {}
+        self._token_locks: dict[tuple[str, ...], threading.Lock] = {}
         self._challenge: tuple[str, dict[str, str]] | None = None
+        self._ping_lock = threading.Lock()
+        self._pinged = False
 
     # -- HTTP plumbing -------------------------------------------------------------------------
     @property
@@ -139,8 +142,28 @@ class RegistryClient:
                 return {}
             return {"Authorization": _basic(self.credentials)}
         if token is None:
-            token = self._fetch_token(challenge[1], scopes)
+            with self._lock:
+                scope_lock = self._token_locks.setdefault(scopes, threading.Lock())
+            with scope_lock:  # one fetch per scope however many threads ask at once
+                with self._lock:
+                    token = self._tokens.get(scopes)
+                if token is None:
+                    token = self._fetch_token(challenge[1], scopes)
         return {"Authorization": f"Bearer {token}"}
+
+    def _learn_challenge(self) -> None:
+        """Ask ``/v2/`` once how this registry wants to be authenticated, so that parallel first
+        requests go out with credentials instead of each collecting a 401 first."""
+        with self._ping_lock:
+            if self._challenge is not None or self._pinged:
+                return
+            self._pinged = True
+            resp = self._send("GET", self.base + "/v2/")
+            if resp.status_code == 401:
+                challenge = _parse_challenge(resp.headers.get("WWW-Authenticate", ""))
+                with self._lock:
+                    self._challenge = challenge
+            resp.close()
 
     def _fetch_token(self, params: dict[str, str], scopes: tuple[str, ...]) -> str:
         realm = params.get("realm")
@@ -180,6 +203,8 @@ class RegistryClient:
     ) -> requests.Response:
         """An authenticated request to ``/v2/...``; answers a 401 challenge once."""
         scopes = (f"repository:{repo}:{actions}", *extra_scopes) if repo else ()
+        if scopes and not self._pinged:
+            self._learn_challenge()
         url = path if path.startswith("http") else self.base + path
         headers = dict(kw.pop("headers", {}) or {})
         for attempt in range(2):
