@@ -44,7 +44,7 @@ class ExportOptions:
     dry_run: bool = False
     keep_work: bool = False
     progress: bool | None = None  # None: bars only on a terminal
-    zstd_level: int = 3
+    zstd_level: int = 1  # layers are already compressed: level 1 is as small as 3 on them, and faster
 
 
 @dataclass
