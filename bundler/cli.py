@@ -15,6 +15,7 @@ from .archive import BundleReader, parse_size
 from .errors import BundlerError
 
 app = typer.Typer(
+    rich_markup_mode=None,  # help texts show [--x] and HOST[:PORT] literally
     help="Carry an OpenShift release, its samples, operator catalogs and extra images across an air gap.\n\n"
     "On the connected side: `bundler export -c imageset.yaml -o out/ocp.tar.zst`.\n"
     "Inside the air gap: `bundler import out/ocp.tar.zst --registry mirror.example:8443 -o install/`.",

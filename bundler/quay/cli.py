@@ -17,6 +17,7 @@ from . import bootstrap, stack_down, stack_status
 from .stack import CREDENTIALS_FILE, FLAVORS, default_data_dir, load_state
 
 quay_app = typer.Typer(
+    rich_markup_mode=None,  # help texts show [--x] and HOST[:PORT] literally
     help="Run this host's own mirror registry with podman: Quay (default, SQLite + Redis) or a minimal "
     "Docker Distribution (--flavor distribution, for labs). `bundler import` without --registry uses the "
     "same stack. Data, certificates and credentials live in --data-dir; `down` keeps them unless --purge.",

@@ -1,0 +1,23 @@
+"""Every command's --help renders (texts such as HOST[:PORT][/PREFIX] must not be taken for markup)
+and names the options an admin looks for."""
+
+import pytest
+
+from bundler.testing.cli import invoke
+
+
+@pytest.mark.parametrize(("command", "expected"), [
+    ((), ["export", "import", "verify", "inspect", "quay"]),
+    (("export",), ["--config", "--output", "--authfile", "--ca-file", "--workers", "--split-size", "--dry-run"]),
+    (("import",), ["--registry", "HOST[:PORT][/PREFIX]", "--output", "--authfile", "--ca-file", "--hostname",
+                   "--port", "--data-dir"]),
+    (("verify",), ["BUNDLE.sha256"]),
+    (("inspect",), ["--json"]),
+    (("quay",), ["up", "down", "status"]),
+    (("quay", "down"), ["--purge"]),
+])
+def test_help(command: tuple[str, ...], expected: list[str]) -> None:
+    code, output = invoke(*command, "--help")
+    assert code == 0, output
+    for word in expected:
+        assert word in output, word
