@@ -176,12 +176,6 @@ class ArchiveWriter:
         self._tar = tarfile.open(fileobj=self._zw, mode="w|", format=tarfile.PAX_FORMAT, bufsize=1 << 20)
         self._tar.copybufsize = 1 << 20  # type: ignore[attr-defined]
 
-    def add_bytes(self, name: str, data: bytes) -> None:
-        info = tarfile.TarInfo(name)
-        info.size = len(data)
-        info.mode = 0o644
-        self._tar.addfile(info, io.BytesIO(data))
-
     def add_path(self, name: str, path: Path) -> int:
         info = tarfile.TarInfo(name)
         info.size = path.stat().st_size

@@ -21,7 +21,7 @@ from tqdm import tqdm
 from .archive import BundleReader
 from .auth import AuthStore, Credentials
 from .copy import CopyEngine, CopyResult, ImageJob
-from .errors import BundleError, BundlerError
+from .errors import BundlerError
 from .export import human
 from .outputs import MirroredImage, OutputContext, render_all
 from .reference import mirror_repositories, parse, split_target
@@ -167,32 +167,24 @@ def _report(result: ImportResult, opts: ImportOptions, mapping: dict[str, str]) 
 
 
 def verify_bundle(bundle: Path, say: Printer = print) -> dict[str, int]:
-    """Check every part against BUNDLE.sha256 and every blob against its digest."""
-    import hashlib
-
-    reader = BundleReader(bundle)
+    """Check every part against BUNDLE.sha256 and every blob against its digest (the same stream
+    checks an import makes, with nowhere to push)."""
+    source = open_bundle(bundle)  # the front's manifests are checked as they load
+    reader = source.reader
     if any(expected is None for _, expected in reader.parts):
         say(f"warning: no {bundle.name}.sha256 beside the bundle; only blob digests are checked")
-    blobs = total = 0
+    blobs, total = len(source.manifests), sum(len(m.data) for m in source.manifests.values())
     try:
-        for entry in reader.entries():
-            if entry.digest is None:
-                continue
-            h = hashlib.sha256()
-            while chunk := entry.fileobj.read(1 << 20):
-                h.update(chunk)
-            if "sha256:" + h.hexdigest() != entry.digest:
-                raise BundleError(f"blob {entry.digest} in part {reader.current_part} is corrupt",
-                                  "copy the part again from the original media")
+        for _digest, size, chunks in source.stream_blobs():
+            for _ in chunks:
+                pass
             blobs += 1
-            total += entry.size
+            total += size
     finally:
         reader.close()
-    manifests = set(reader.metadata.get("manifests") or [])
     say(f"OK: {len(reader.parts)} part(s) match their checksums; {blobs} blobs ({human(total)}) match their "
-        f"digests, {len(manifests)} of them manifests.")
+        f"digests, {len(source.manifests)} of them manifests.")
     return {"parts": len(reader.parts), "blobs": blobs, "bytes": total}
-
 
 
 __all__ = ["ImportOptions", "ImportResult", "run_import", "verify_bundle", "BundlerError"]

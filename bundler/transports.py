@@ -46,8 +46,6 @@ class RegistrySource:
     def iter_blob(self, ref: Reference, digest: str, size: int) -> Iterator[bytes]:
         return self.pool.get(ref.registry).iter_blob(ref.repository, digest)
 
-    def get_blob(self, ref: Reference, digest: str) -> bytes:
-        return self.pool.get(ref.registry).get_blob(ref.repository, digest)
 
 
 class RegistryDestination:
@@ -144,8 +142,6 @@ class CachedSource(RegistrySource):
         chunks = super().iter_blob(ref, digest, size)
         return self.layout.tee_blob(digest, chunks) if self.keep else chunks
 
-    def get_blob(self, ref: Reference, digest: str) -> bytes:
-        return b"".join(self.iter_blob(ref, digest, -1))
 
 
 class BundleSource:
