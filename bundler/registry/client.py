@@ -23,6 +23,7 @@ import requests
 from .. import mediatypes
 from ..auth import AuthStore, Credentials
 from ..errors import AuthError, DigestMismatchError, NotFoundError, RegistryError
+from ..http import TrustedSession, tls_failure
 from .tls import verify_setting
 
 log = logging.getLogger(__name__)
@@ -89,9 +90,7 @@ class RegistryClient:
     def session(self) -> requests.Session:
         s = getattr(self._local, "session", None)
         if s is None:
-            s = requests.Session()
-            s.verify = self.verify
-            s.headers["User-Agent"] = "bundler/0.1"
+            s = TrustedSession(self.verify)
             self._local.session = s
         return s
 
@@ -105,11 +104,10 @@ class RegistryClient:
                 kw["data"] = body_factory()
             last = attempt == self.retries or not replayable
             try:
-                # verify= explicitly: requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override session.verify
-                resp = self.session.request(method, url, timeout=self.timeout, verify=self.verify, **kw)
+                resp = self.session.request(method, url, timeout=self.timeout, **kw)
             except requests.exceptions.SSLError as exc:
                 raise RegistryError(
-                    f"TLS verification failed for {self.registry}: {_short(exc)}",
+                    f"TLS verification failed for {self.registry}: {tls_failure(exc)}",
                     "pass --ca-file with the registry's CA certificate (PEM), or set SSL_CERT_FILE",
                 ) from None
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
