@@ -7,10 +7,10 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ..errors import BundlerError
-from ..imagefs import read_files
-from ..plan import PlanContext
-from ..reference import Reference, parse
+from ...errors import BundlerError
+from ...imagefs import read_files
+from ...plan import PlanContext
+from ...reference import Reference, parse
 
 IMAGE_REFERENCES = "release-manifests/image-references"
 RELEASE_METADATA = "release-manifests/release-metadata"
