@@ -24,9 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from bundler.archive import parse_size
-from bundler.synthetic import build_upstream
-from bundler.testing.registry import RegistryServer
+from bundler.bundle.parts import parse_size
+from testkit.registry import RegistryServer
+from testkit.synthetic import build_upstream
 
 ACCESS_LOG = {"log": {"level": "warn", "accesslog": {"disabled": False}, "formatter": "text"}}
 

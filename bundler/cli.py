@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import functools
+import json
 import logging
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import typer
 
 from . import __version__
-from .archive import BundleReader, parse_size
-from .errors import BundlerError
+from .bundle import parse_size
+from .bundle.archive import ArchiveReader
+from .bundle.metadata import FRONT_FILES, METADATA_FILE, BundleMetadata
+from .cli_support import EXIT_PARTIAL, VERBOSE, terminal_bars, user_errors
+from .progress import human
 
 app = typer.Typer(
     rich_markup_mode=None,  # help texts show [--x] and HOST[:PORT] literally
@@ -23,30 +24,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-F = TypeVar("F", bound=Callable[..., Any])
-EXIT_FAILED = 1
-EXIT_PARTIAL = 2
-
-
-def _err(text: str) -> None:
-    typer.echo(text, err=True)
-
-
-def user_errors(fn: F) -> F:
-    """Turn BundlerErrors into one clear message and a non-zero exit."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except BundlerError as exc:
-            _err(f"error: {exc}")
-            raise typer.Exit(EXIT_FAILED) from None
-        except KeyboardInterrupt:
-            _err("interrupted: re-run the same command to resume")
-            raise typer.Exit(130) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _version(value: bool) -> None:
@@ -57,9 +34,11 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main_options(
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log HTTP-level detail (never secrets)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log HTTP-level detail and the causes of errors "
+                                 "(never secrets)."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
 ) -> None:
+    VERBOSE["on"] = verbose
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
 
@@ -87,7 +66,7 @@ def export_cmd(
 
     opts = ExportOptions(config_path=config, bundle=output, authfile=authfile, ca_file=ca_file, workers=workers,
                          split_size=parse_size(split_size) if split_size else None, dry_run=dry_run, keep_work=keep_work)
-    result = run_export(opts, typer.echo)
+    result = run_export(opts, typer.echo, terminal_bars())
     if result.failed:
         raise typer.Exit(EXIT_PARTIAL)
 
@@ -111,14 +90,15 @@ def import_cmd(
     from .importer import ImportOptions, run_import
 
     if registry is None:
-        from .bootstrap_import import import_with_bootstrap
+        from .quay.importer import import_with_bootstrap
 
         result = import_with_bootstrap(bundle, output, authfile=authfile, workers=workers, hostname=hostname,
-                                       port=port, data_dir=data_dir, flavor=flavor, say=typer.echo)
+                                       port=port, data_dir=data_dir, flavor=flavor, say=typer.echo,
+                                       bars=terminal_bars())
     else:
         opts = ImportOptions(bundle=bundle, registry=registry, outdir=output, authfile=authfile, ca_file=ca_file,
                              workers=workers)
-        result = run_import(opts, typer.echo)
+        result = run_import(opts, typer.echo, terminal_bars())
     if result.failed:
         raise typer.Exit(EXIT_PARTIAL)
 
@@ -139,36 +119,30 @@ def inspect_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the bundle's metadata document as JSON."),
 ) -> None:
     """List the images in a bundle (kind, source, digest, size) and totals; reads only its front."""
-    import json
-
-    from .export import human
-
-    reader = BundleReader(bundle)
-    meta = reader.metadata
+    reader = ArchiveReader(bundle, FRONT_FILES)
     reader.close()
     if as_json:
-        typer.echo(json.dumps(meta, indent=2))
+        typer.echo(json.dumps(json.loads(reader.front[METADATA_FILE]), indent=2))
         return
-    images = meta.get("images") or []
-    typer.echo(f"Bundle {bundle}: created {meta.get('created')} by bundler {meta.get('bundlerVersion')}")
+    meta = BundleMetadata.from_bytes(reader.front[METADATA_FILE], str(bundle))
+    typer.echo(f"Bundle {bundle}: created {meta.created} by bundler {meta.bundler_version}")
     typer.echo(f"{'KIND':<18} {'SIZE':>10}  {'DIGEST':<19}  SOURCE")
-    for img in images:
-        typer.echo(f"{img['kind']:<18} {human(img.get('size', 0)):>10}  {img['digest'][:19]}  {img['source']}")
-    typer.echo(f"{len(images)} images, {meta.get('blobs')} unique blobs, {human(meta.get('bytes', 0))}; "
+    for img in meta.images:
+        typer.echo(f"{img.kind:<18} {human(img.size):>10}  {img.digest[:19]}  {img.source}")
+    typer.echo(f"{len(meta.images)} images, {meta.blobs} unique blobs, {human(meta.blob_bytes)}; "
                f"{len(reader.parts)} part(s), {human(reader.total_bytes)} on disk")
-    for item in meta.get("failed") or []:
-        typer.echo(f"MISSING (failed at export): {item['reference']}: {item['error']}")
+    for ref, error in sorted(meta.failed.items()):
+        typer.echo(f"MISSING (failed at export): {ref}: {error}")
 
 
 def _add_quay() -> None:
-    try:
-        from .quay.cli import quay_app
-    except ImportError:
-        return
+    from .quay.cli import quay_app
+
     app.add_typer(quay_app, name="quay")
 
 
 _add_quay()
+__all__ = ["app", "main"]
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError
-from .reference import Reference, parse
+from .oci.reference import Reference, parse
 
 API_VERSIONS = ("mirror.openshift.io/v2alpha1", "mirror.openshift.io/v1alpha2")
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+from pathlib import Path
+
 
 class BundlerError(Exception):
     """An error meant for the user; the CLI prints it and exits non-zero."""
@@ -45,3 +48,12 @@ class BundleError(BundlerError):
 
 class DiskError(BundlerError):
     """Writing to local disk failed (full, read-only, no permission): fatal, nothing is continued."""
+
+
+def disk_error(exc: OSError, what: str, path: Path) -> DiskError:
+    """Turn an OSError while writing into a user-facing error naming the thing."""
+    if exc.errno == errno.ENOSPC:
+        return DiskError(f"disk full while writing {what} to {path}", "free space there or choose another -o path")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return DiskError(f"cannot write {what} to {path}: {exc.strerror}", "choose a writable -o path")
+    return DiskError(f"writing {what} to {path} failed: {exc}")

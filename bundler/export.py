@@ -1,36 +1,32 @@
-"""``bundler export``: config -> plan -> registry-to-layout copy -> tar+zstd bundle.
+"""``bundler export``: config -> plan -> copy (registry -> bundle) -> commit (pack).
 
-The work directory ``BUNDLE.work/`` is an OCI layout whose blobs are only ever complete and
-verified, so an interrupted export re-run with the same arguments fetches only what is missing.
+Planners read the upstream through an overlay that keeps what they read in the work directory
+``BUNDLE.work/`` (an OCI layout whose blobs are only ever complete and verified), and put the images they
+build (pruned catalogs) in memory. The copy then takes every image from memory, the work directory or the
+upstream, in that order, so an interrupted export re-run with the same arguments fetches only what is missing.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
-import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
-from . import __version__, config, mediatypes
-from .archive import checksum_path, pack
+from . import config
 from .auth import AuthStore
-from .content import run_planners
-from .copy import CopyEngine, CopyResult, ImageJob
+from .bundle import BundleDestination, BundleMetadata, checksum_path, work_dir
+from .content import plan_all
+from .engine import CopyEngine, CopyResult, ImageJob, Resolution, resolve
 from .errors import BundlerError, DiskError
-from .layout import METADATA_FILE, OCILayout, index_entry
+from .oci.layout import OCILayout
 from .plan import KINDS, Plan, PlanContext, PlannedImage
+from .progress import BarFactory, Printer, human, no_bars
 from .registry import RegistryPool
-from .registry.client import Manifest
-from .transports import CachedSource, LayoutDestination, RegistrySource
-
-Printer = Callable[[str], None]
+from .transport.layout import LayoutSource
+from .transport.overlay import LocalStore, OverlaySource
+from .transport.registry import RegistrySource
 
 
 @dataclass
@@ -43,23 +39,19 @@ class ExportOptions:
     split_size: int | None = None
     dry_run: bool = False
     keep_work: bool = False
-    progress: bool | None = None  # None: bars only on a terminal
     zstd_level: int = 1  # layers are already compressed: level 1 is as small as 3 on them, and faster
 
 
 @dataclass
 class ExportResult:
     plan: Plan
+    resolution: Resolution | None = None
     copy: CopyResult | None = None
     parts: list[tuple[Path, str]] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     bytes_total: int = 0
     blobs_total: int = 0
-
-
-def work_dir(bundle: Path) -> Path:
-    return bundle.with_name(bundle.name + ".work")
 
 
 def check_writable(bundle: Path) -> None:
@@ -71,118 +63,9 @@ def check_writable(bundle: Path) -> None:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        raise DiskError(f"cannot write the bundle to {parent}: {exc.strerror}", "choose a writable -o path") from None
+        raise DiskError(f"cannot write the bundle to {parent}: {exc.strerror}", "choose a writable -o path") from exc
     if bundle.is_dir():
         raise DiskError(f"{bundle} is a directory", "give -o a file name such as out/ocp.tar.zst")
-
-
-def sorted_images(images: list[PlannedImage]) -> list[PlannedImage]:
-    return sorted(images, key=lambda i: (KINDS.index(i.kind) if i.kind in KINDS else 99, str(i.source)))
-
-
-def human(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} B"
-
-
-def run_export(opts: ExportOptions, say: Printer = print) -> ExportResult:
-    start = time.monotonic()
-    cfg = config.load(opts.config_path)
-    for warning in cfg.warnings:
-        say(f"warning: {warning}")
-    if not opts.dry_run:
-        check_writable(opts.bundle)
-    auth = AuthStore.load(opts.authfile)
-    work = work_dir(opts.bundle)
-    scratch: tempfile.TemporaryDirectory[str] | None = None
-    if opts.dry_run and not work.exists():
-        # a dry run stores nothing where the bundle goes; images planners build (a pruned catalog) go here
-        scratch = tempfile.TemporaryDirectory(prefix="bundler-dry-run-")
-        layout = OCILayout(scratch.name)
-    else:
-        layout = OCILayout(work)
-    try:
-        return _export(opts, cfg, auth, work, layout, start, say)
-    finally:
-        if scratch is not None:
-            scratch.cleanup()
-
-
-def _export(opts: ExportOptions, cfg: config.ImageSetConfig, auth: AuthStore, work: Path, layout: OCILayout,
-            start: float, say: Printer) -> ExportResult:
-    source = CachedSource(layout, RegistrySource(RegistryPool(auth, opts.ca_file)), keep=not opts.dry_run)
-    plan = Plan()
-    ctx = PlanContext(config=cfg, source=source, layout=layout, plan=plan, workers=opts.workers)
-    say(f"Planning from {opts.config_path} ...")
-    run_planners(ctx)
-    for warning in plan.warnings:
-        say(f"warning: {warning}")
-    images = sorted_images(plan.images)
-    if not images:
-        details = "; ".join(f"{ref}: {msg}" for ref, msg in plan.failed.items())
-        raise BundlerError(f"nothing to export: every image failed ({details})")
-    jobs = [ImageJob(source=img.pinned) for img in images]
-    source.keep = False  # from here the engine stores each blob itself; keeping it too would write it twice
-    result = ExportResult(plan=plan)
-    show = opts.progress if opts.progress is not None else sys.stderr.isatty()
-    bar: Any = None
-
-    def on_plan(blobs: int, total: int) -> None:
-        nonlocal bar
-        say(plan_summary(images, blobs, total))
-        if show:
-            bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc="pull", file=sys.stderr)
-
-    engine = CopyEngine(source, _DryDest() if opts.dry_run else LayoutDestination(layout), opts.workers,
-                        on_bytes=lambda n: bar.update(n) if bar else None, on_plan=on_plan)
-    if opts.dry_run:
-        copy = CopyResult()
-        needs = engine.resolve(jobs, copy)
-        on_plan(copy.blobs_total, copy.bytes_total)
-        have = sum(max(n.size, 0) for n in needs.values() if layout.root.exists() and layout.has_blob(n.digest, n.size))
-        if have:
-            say(f"  already in {work}: {human(have)} (a re-run fetches only the rest)")
-        result.failed = {**plan.failed, **copy.failed}
-        result.copy = copy
-        _report_failures(result.failed, say)
-        return result
-    try:
-        copy = engine.run(jobs)
-    finally:
-        if bar:
-            bar.close()
-    say(f"Pulled {copy.blobs_copied} blobs ({human(copy.bytes_copied)}) in {copy.seconds:.1f}s"
-        + (f", {copy.blobs_skipped} already in {work.name}" if copy.blobs_skipped else "")
-        + f"; planning took {time.monotonic() - start - copy.seconds:.1f}s.")
-    result.copy = copy
-    result.blobs_total, result.bytes_total = copy.blobs_total, copy.bytes_total
-    result.failed = {**plan.failed, **copy.failed}
-    ok = [img for img in images if str(img.pinned) not in copy.failed]
-    entries, metadata = _index_and_metadata(cfg, ok, copy, jobs, result.failed, plan)
-    layout.write_index(entries)
-    layout.write_json(METADATA_FILE, metadata)
-    say(f"Packing {len(ok)} images into {opts.bundle}{' (split)' if opts.split_size else ''} ...")
-    pack_bar = tqdm(total=metadata["bytes"], unit="B", unit_scale=True, unit_divisor=1024, desc="pack",
-                    file=sys.stderr) if show else None
-    try:
-        result.parts = pack(layout, opts.bundle, metadata["manifests"] + metadata["bootstrapBlobs"],
-                            metadata["otherBlobs"], opts.split_size, opts.zstd_level, pack_bar)
-    finally:
-        if pack_bar:
-            pack_bar.close()
-    result.seconds = time.monotonic() - start
-    size = sum(p.stat().st_size for p, _ in result.parts)
-    say(f"Wrote {len(result.parts)} part(s), {human(size)}, and {checksum_path(opts.bundle).name} "
-        f"in {result.seconds:.1f}s: {len(ok)} images, {metadata['blobs']} blobs ({human(metadata['bytes'])}).")
-    if result.failed:
-        _report_failures(result.failed, say)
-        say(f"The bundle is INCOMPLETE. {work} is kept: re-run the same command to fetch only what is missing.")
-    elif not opts.keep_work:
-        shutil.rmtree(work, ignore_errors=True)
-    return result
 
 
 def plan_summary(images: list[PlannedImage], blobs: int, total: int) -> str:
@@ -194,81 +77,102 @@ def plan_summary(images: list[PlannedImage], blobs: int, total: int) -> str:
     return f"Plan: {len(images)} images ({kinds}); {blobs} unique blobs, {human(total)} ({total} bytes)"
 
 
-def _report_failures(failed: dict[str, str], say: Printer) -> None:
+def report_failures(failed: dict[str, str], say: Printer) -> None:
     if failed:
         say(f"FAILED: {len(failed)} image(s):")
         for ref, msg in sorted(failed.items()):
             say(f"  - {ref}: {msg}")
 
 
-class _DryDest:
-    """A destination that has nothing and accepts nothing (dry runs only resolve)."""
+class _Places:
+    """Where an export reads from and keeps things: built once, for the whole run."""
 
-    def has_blob(self, target: str, digest: str, size: int) -> bool:
-        return False
+    def __init__(self, opts: ExportOptions, upstream: RegistrySource) -> None:
+        work = work_dir(opts.bundle)
+        keep = not opts.dry_run
+        self.layout = OCILayout(work) if keep or work.exists() else None  # a dry run creates nothing
+        local: list[LocalStore] = [LayoutSource(self.layout)] if self.layout is not None else []
+        self.work = work
+        self.planning = OverlaySource(upstream, local, keep=self.layout if keep else None)
+        self.upstream = upstream
+        self.local = local
 
-    def put_blob(self, target: str, digest: str, size: int, chunks: Iterator[bytes]) -> None:
-        raise AssertionError("dry run")
-
-    def mount_blob(self, target: str, digest: str, from_target: str) -> bool:
-        return False
-
-    def iter_blob(self, target: str, digest: str, size: int) -> Iterator[bytes]:
-        raise AssertionError("dry run")
-
-    def has_manifest(self, target: str, manifest: Manifest, tag: str | None) -> bool:
-        return True
-
-    def put_manifest(self, target: str, manifest: Manifest, tag: str | None) -> None:
-        raise AssertionError("dry run")
+    def copy_source(self, ctx: PlanContext) -> OverlaySource:
+        """Images built while planning (in memory) first, then what is kept, then the upstream."""
+        return OverlaySource(self.upstream, [ctx.store, *self.local])
 
 
-def _index_and_metadata(cfg: config.ImageSetConfig, images: list[PlannedImage], copy: CopyResult,
-                        jobs: list[ImageJob], failed: dict[str, str], plan: Plan) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    by_source = {str(job.source): job.key for job in jobs}
-    entries: list[dict[str, Any]] = []
-    docs: list[dict[str, Any]] = []
-    manifests: list[str] = []
-    bootstrap_blobs: list[str] = []
-    other_blobs: list[str] = []
-    sizes: dict[str, int] = {}
-    seen: set[str] = set()
-    for img in images:
-        tree = copy.manifests[by_source[str(img.pinned)]]
-        top = tree[-1]
-        image_bytes = 0
-        for m in tree:
-            image_bytes += len(m.data)
-            if m.digest not in seen:
-                seen.add(m.digest)
-                manifests.append(m.digest)
-            if m.is_list:
-                continue
-            for desc in mediatypes.blobs(m.doc):
-                d = desc["digest"]
-                image_bytes += int(desc.get("size", 0))
-                if d not in sizes:
-                    sizes[d] = int(desc.get("size", 0))
-                    (bootstrap_blobs if img.kind == "bootstrap" else other_blobs).append(d)
-        entries.append(index_entry(top.media_type, top.digest, len(top.data), str(img.source),
-                                   {"io.bundler.kind": img.kind}))
-        doc = img.to_json()
-        doc["mediaType"] = top.media_type
-        doc["size"] = image_bytes
-        docs.append(doc)
-    metadata = {
-        "schemaVersion": 1,
-        "kind": "BundlerBundle",
-        "bundlerVersion": __version__,
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "requested": {"path": str(cfg.path), "imageSetConfiguration": cfg.raw},
-        "images": docs,
-        "failed": [{"reference": ref, "error": msg} for ref, msg in sorted(failed.items())],
-        "blobs": len(sizes),
-        "bytes": sum(sizes.values()),
-        "manifests": manifests,
-        "bootstrapBlobs": bootstrap_blobs,
-        "otherBlobs": other_blobs,
-        "extra": plan.extra,
-    }
-    return entries, metadata
+def run_export(opts: ExportOptions, say: Printer = print, bars: BarFactory = no_bars) -> ExportResult:
+    start = time.monotonic()
+    cfg = config.load(opts.config_path)
+    for warning in cfg.warnings:
+        say(f"warning: {warning}")
+    if not opts.dry_run:
+        check_writable(opts.bundle)
+    places = _Places(opts, RegistrySource(RegistryPool(AuthStore.load(opts.authfile), opts.ca_file)))
+    ctx = PlanContext(config=cfg, source=places.planning, plan=Plan(), workers=opts.workers)
+    say(f"Planning from {opts.config_path} ...")
+    plan_all(ctx)
+    for warning in ctx.plan.warnings:
+        say(f"warning: {warning}")
+    images = ctx.plan.sorted_images()
+    if not images:
+        details = "; ".join(f"{ref}: {msg}" for ref, msg in ctx.plan.failed.items())
+        raise BundlerError(f"nothing to export: every image failed ({details})")
+    source = places.copy_source(ctx)
+    res = resolve(source, [ImageJob(source=img.pinned) for img in images], opts.workers)
+    result = ExportResult(plan=ctx.plan, resolution=res, failed={**ctx.plan.failed, **res.failed},
+                          blobs_total=res.blobs_total, bytes_total=res.bytes_total)
+    say(plan_summary(images, res.blobs_total, res.bytes_total))
+    if opts.dry_run:
+        have = sum(max(n.size, 0) for n in res.needs.values()
+                   if places.layout is not None and places.layout.has_blob(n.digest, n.size))
+        if have:
+            say(f"  already in {places.work}: {human(have)} (a re-run fetches only the rest)")
+        report_failures(result.failed, say)
+        return result
+    assert places.layout is not None
+    requested = {"path": str(opts.config_path), "imageSetConfiguration": cfg.raw}
+    _copy_and_pack(opts, places.layout, source, res, images, requested, result, say, bars, start)
+    result.seconds = time.monotonic() - start
+    size = sum(p.stat().st_size for p, _ in result.parts)
+    carried = len(images) - len([i for i in images if str(i.pinned) in result.failed])
+    say(f"Wrote {len(result.parts)} part(s), {human(size)}, and {checksum_path(opts.bundle).name} "
+        f"in {result.seconds:.1f}s: {carried} images, {result.blobs_total} blobs ({human(result.bytes_total)}).")
+    if result.failed:
+        report_failures(result.failed, say)
+        say(f"The bundle is INCOMPLETE. {places.work} is kept: re-run the same command to fetch only what is missing.")
+    elif not opts.keep_work:
+        shutil.rmtree(places.work, ignore_errors=True)
+    return result
+
+
+def _copy_and_pack(opts: ExportOptions, layout: OCILayout, source: OverlaySource, res: Resolution,
+                   images: list[PlannedImage], requested: dict[str, Any], result: ExportResult,
+                   say: Printer, bars: BarFactory, start: float) -> None:
+    """Copy into the work layout, describe what arrived, pack the bundle."""
+    planning = time.monotonic() - start
+    pull = bars("pull", res.bytes_total)
+    dest = BundleDestination(opts.bundle, layout, opts.split_size, opts.zstd_level)
+    try:
+        copy = CopyEngine(source, dest, opts.workers, on_bytes=pull.update).run(res)
+    finally:
+        pull.close()
+    say(f"Pulled {copy.blobs_copied} blobs ({human(copy.bytes_copied)}) in {copy.seconds:.1f}s"
+        + (f", {copy.blobs_skipped} already in {layout.root.name}" if copy.blobs_skipped else "")
+        + f"; planning took {planning:.1f}s.")
+    result.copy = copy
+    result.failed = {**result.plan.failed, **copy.failed}
+    ok = [img for img in images if str(img.pinned) not in copy.failed]
+    trees = {str(job.source): copy.manifests[job.key] for job in res.jobs if str(job.source) not in copy.failed}
+    meta = dest.describe(BundleMetadata(images=ok, failed=result.failed, records=result.plan.records,
+                                        requested=dict(requested)), trees)
+    result.blobs_total, result.bytes_total = meta.blobs, meta.blob_bytes
+    say(f"Packing {len(ok)} images into {opts.bundle}{' (split)' if opts.split_size else ''} ...")
+    pack = bars("pack", meta.blob_bytes)
+    dest.on_pack = pack.update
+    try:
+        dest.commit()
+    finally:
+        pack.close()
+    result.parts = dest.parts

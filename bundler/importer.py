@@ -1,34 +1,28 @@
 """``bundler import``: stream a bundle into a registry, byte-exact, and write the install outputs.
 
-The bundle is read once, in order: its front (index, metadata, every manifest) gives the whole plan;
-then each blob is verified as it streams and pushed while it is read (HEAD first, cross-repository
-mount where it was already pushed). Manifests are pushed last, children before lists, only after
-every part's checksum has matched, so a corrupt or truncated bundle never leaves an image behind.
+The bundle is read once, in order: its front (metadata and every manifest) gives the whole plan; then each
+blob is verified as it streams and pushed while it is read (HEAD first, cross-repository mount where it was
+already pushed). Manifests are pushed last, children before lists, only after every part's checksum has
+matched, so a corrupt or truncated bundle never leaves an image behind.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
-from .archive import BundleReader
 from .auth import AuthStore, Credentials
-from .copy import CopyEngine, CopyResult, ImageJob
-from .errors import BundlerError
-from .export import human
-from .outputs import MirroredImage, OutputContext, render_all
-from .reference import mirror_repositories, parse, split_target
+from .bundle import BundleSource, ImageRecord
+from .content import renderers
+from .engine import CopyEngine, CopyResult, ImageJob
+from .mapping import mirror_repositories, split_target
+from .outputs import MirroredImage, OutputContext, render_all, render_mirrors
+from .progress import BarFactory, Printer, human, no_bars
 from .registry import RegistryClient
-from .transports import BundleSource, RegistryDestination
-
-Printer = Callable[[str], None]
+from .transport.registry import RegistryDestination
 
 
 @dataclass
@@ -40,7 +34,6 @@ class ImportOptions:
     ca_file: Path | None = None
     workers: int = 8
     credentials: Credentials | None = None  # set by the Quay bootstrap (robot account)
-    progress: bool | None = None
 
 
 @dataclass
@@ -48,104 +41,84 @@ class ImportResult:
     copy: CopyResult
     images: list[MirroredImage] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
-    missing_from_bundle: list[dict[str, Any]] = field(default_factory=list)
+    missing_from_bundle: dict[str, str] = field(default_factory=dict)
     outputs: list[Path] = field(default_factory=list)
     seconds: float = 0.0
 
 
 def digest_tag(digest: str) -> str:
-    """A tag for images carried by digest only, so registries that collect untagged manifests
-    (Quay) keep them. Tags are at most 128 characters: ``sha256-<64 hex>`` is 71."""
+    """A tag for images carried by digest only, so registries that collect untagged manifests (Quay) keep
+    them. Tags are at most 128 characters: ``sha256-<64 hex>`` is 71."""
     return digest.replace(":", "-")
 
 
-def plan_jobs(images: list[dict[str, Any]], registry: str) -> tuple[list[ImageJob], dict[str, str]]:
-    """One job per carried image, and the mapping source repository -> mirror repository."""
-    pushable = [e for e in images if e["kind"] != "bootstrap"]
-    mapping = mirror_repositories(sorted({e["name"] for e in pushable}), registry)
+def plan_jobs(images: list[ImageRecord], registry: str) -> tuple[list[ImageJob], dict[str, str]]:
+    """One job per carried image (the registry's own images excluded), and the mapping source repository
+    -> mirror repository."""
+    pushable = [img for img in images if img.kind != "bootstrap"]
+    mapping = mirror_repositories(sorted({img.source.name for img in pushable}), registry)
     host, _ = split_target(registry)
-    jobs = []
-    for e in pushable:
-        src = parse(e["name"]).with_tag(None).with_digest(e["digest"])
-        tags = list(e.get("tags") or [])
-        if not tags:
-            tags.append(digest_tag(e["digest"]))
-        jobs.append(ImageJob(source=src, target=mapping[e["name"]][len(host) + 1:], tags=tuple(tags)))
+    jobs = [ImageJob(source=img.pinned, target=mapping[img.source.name][len(host) + 1:],
+                     tags=tuple(img.tags or [digest_tag(img.digest)])) for img in pushable]
     return jobs, mapping
 
 
-def open_bundle(bundle: Path) -> BundleSource:
-    """Open a bundle as a stream source with its manifests (the front of the archive) loaded."""
-    reader = BundleReader(bundle)
-    source = BundleSource(reader)
-    source.load_manifests(list(reader.metadata.get("manifests") or []))
-    return source
-
-
-def run_import(opts: ImportOptions, say: Printer = print, source: BundleSource | None = None) -> ImportResult:
+def run_import(opts: ImportOptions, say: Printer = print, bars: BarFactory = no_bars,
+               source: BundleSource | None = None) -> ImportResult:
     start = time.monotonic()
-    source = source or open_bundle(opts.bundle)
-    source.drain = True
-    reader = source.reader
-    meta = reader.metadata
-    images: list[dict[str, Any]] = list(meta.get("images") or [])
+    source = source or BundleSource.open(opts.bundle)
+    meta = source.metadata
     host, _ = split_target(opts.registry)
-    auth = AuthStore.load(opts.authfile)
-    client = RegistryClient(host, auth, opts.ca_file, credentials=opts.credentials)
+    client = RegistryClient(host, AuthStore.load(opts.authfile), opts.ca_file, credentials=opts.credentials)
     client.ping()
-    jobs, mapping = plan_jobs(images, opts.registry)
-    show = opts.progress if opts.progress is not None else sys.stderr.isatty()
-    bar = tqdm(total=reader.total_bytes, unit="B", unit_scale=True, unit_divisor=1024, desc="push",
-               file=sys.stderr) if show else None
-    last = [0]
+    jobs, mapping = plan_jobs(meta.images, opts.registry)
+    bar = bars("push", source.reader.total_bytes)
+    last = [source.reader.bytes_read]
 
     def on_bytes(_: int) -> None:
-        if bar is not None:
-            now = reader.bytes_read
-            bar.update(now - last[0])
-            last[0] = now
+        now = source.reader.bytes_read
+        bar.update(now - last[0])
+        last[0] = now
 
-    say(f"Importing {len(jobs)} images ({human(meta.get('bytes', 0))}) from {opts.bundle} into {opts.registry} ...")
-    engine = CopyEngine(source, RegistryDestination(client), opts.workers, on_bytes=on_bytes)
+    say(f"Importing {len(jobs)} images ({human(meta.blob_bytes)}) from {opts.bundle} into {opts.registry} ...")
     try:
-        copy = engine.run(jobs)
+        copy = CopyEngine(source, RegistryDestination(client), opts.workers, on_bytes=on_bytes).run(jobs)
     finally:
-        if bar is not None:
-            bar.close()
-        reader.close()
-    result = ImportResult(copy=copy, failed=dict(copy.failed))
-    result.missing_from_bundle = list(meta.get("failed") or [])
-    by_key = {str(job.source): job for job in jobs}
-    for e in images:
-        if e["kind"] == "bootstrap":
+        bar.close()
+        source.close()
+    result = ImportResult(copy=copy, failed=dict(copy.failed), missing_from_bundle=dict(meta.failed))
+    by_source = {str(job.source): job for job in jobs}
+    for img in meta.images:
+        job = by_source.get(str(img.pinned))
+        if job is None or str(img.pinned) in copy.failed:
             continue
-        pinned = str(parse(e["name"]).with_tag(None).with_digest(e["digest"]))
-        if pinned in copy.failed:
-            continue
-        job = by_key[pinned]
-        result.images.append(MirroredImage(
-            kind=e["kind"], source=parse(e["source"]), digest=e["digest"], mirror_repo=mapping[e["name"]],
-            tags=list(job.tags), label=e.get("label", ""), rebuilt_from=e.get("rebuiltFrom"), entry=e,
-        ))
-    octx = OutputContext(outdir=opts.outdir, registry=opts.registry, images=result.images, metadata=meta)
-    result.outputs = render_all(octx)
+        result.images.append(MirroredImage(kind=img.kind, source=img.source, digest=img.digest,
+                                           mirror_repo=mapping[img.source.name], tags=list(job.tags),
+                                           label=img.label, rebuilt_from=img.rebuilt_from))
+    octx = OutputContext(outdir=opts.outdir, registry=opts.registry, images=result.images, records=meta.records)
+    result.outputs = render_all(octx, [render_mirrors, *renderers()])
     result.seconds = time.monotonic() - start
-    report = _report(result, opts, mapping)
-    (opts.outdir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    result.outputs.append(opts.outdir / "report.json")
-    say(f"Pushed {copy.blobs_copied} blobs ({human(copy.bytes_copied)}), mounted {copy.blobs_mounted}, "
-        f"skipped {copy.blobs_skipped} already present; {copy.manifests_pushed} manifests pushed, "
-        f"{copy.manifests_skipped} already present; {result.seconds:.1f}s.")
+    report = opts.outdir / "report.json"
+    report.write_text(json.dumps(_report(result, opts, mapping), indent=2) + "\n")
+    result.outputs.append(report)
+    _summary(result, opts, say)
+    return result
+
+
+def _summary(result: ImportResult, opts: ImportOptions, say: Printer) -> None:
+    c = result.copy
+    say(f"Pushed {c.blobs_copied} blobs ({human(c.bytes_copied)}), mounted {c.blobs_mounted}, "
+        f"skipped {c.blobs_skipped} already present; {c.manifests_pushed} manifests pushed, "
+        f"{c.manifests_skipped} already present; {result.seconds:.1f}s.")
     say(f"Outputs in {opts.outdir}: " + ", ".join(p.name for p in result.outputs))
     if result.missing_from_bundle:
         say(f"WARNING: the bundle lacks {len(result.missing_from_bundle)} image(s) that failed at export:")
-        for item in result.missing_from_bundle:
-            say(f"  - {item['reference']}")
+        for ref in sorted(result.missing_from_bundle):
+            say(f"  - {ref}")
     if result.failed:
         say(f"FAILED: {len(result.failed)} image(s) were not imported:")
         for ref, msg in sorted(result.failed.items()):
             say(f"  - {ref}: {msg}")
-    return result
 
 
 def _report(result: ImportResult, opts: ImportOptions, mapping: dict[str, str]) -> dict[str, Any]:
@@ -161,30 +134,27 @@ def _report(result: ImportResult, opts: ImportOptions, mapping: dict[str, str]) 
         "bytes": {"total": c.bytes_total, "pushed": c.bytes_copied},
         "manifests": {"pushed": c.manifests_pushed, "skipped": c.manifests_skipped},
         "failed": [{"reference": k, "error": v} for k, v in sorted(result.failed.items())],
-        "missingFromBundle": result.missing_from_bundle,
+        "missingFromBundle": [{"reference": k, "error": v} for k, v in sorted(result.missing_from_bundle.items())],
         "seconds": round(result.seconds, 3),
     }
 
 
 def verify_bundle(bundle: Path, say: Printer = print) -> dict[str, int]:
-    """Check every part against BUNDLE.sha256 and every blob against its digest (the same stream
-    checks an import makes, with nowhere to push)."""
-    source = open_bundle(bundle)  # the front's manifests are checked as they load
+    """Check every part against BUNDLE.sha256 and every blob against its digest (the same stream checks an
+    import makes, with nowhere to push)."""
+    source = BundleSource.open(bundle)  # the front's manifests are checked as they load
     reader = source.reader
     if any(expected is None for _, expected in reader.parts):
         say(f"warning: no {bundle.name}.sha256 beside the bundle; only blob digests are checked")
     blobs, total = len(source.manifests), sum(len(m.data) for m in source.manifests.values())
     try:
-        for _digest, size, chunks in source.stream_blobs():
-            for _ in chunks:
+        for blob in source.stream_blobs():
+            for _ in blob.chunks:
                 pass
             blobs += 1
-            total += size
+            total += blob.size
     finally:
-        reader.close()
+        source.close()
     say(f"OK: {len(reader.parts)} part(s) match their checksums; {blobs} blobs ({human(total)}) match their "
         f"digests, {len(source.manifests)} of them manifests.")
     return {"parts": len(reader.parts), "blobs": blobs, "bytes": total}
-
-
-__all__ = ["ImportOptions", "ImportResult", "run_import", "verify_bundle", "BundlerError"]

@@ -1,54 +1,24 @@
-"""The plan: every image to carry, pinned by digest, with its kind and the tags to keep."""
+"""The plan: every image to carry, pinned by digest, with its kind and the tags to keep; and what the
+content planners receive to make it."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .bundle.metadata import ImageRecord
 from .config import ImageSetConfig
-from .layout import OCILayout
-from .reference import Reference
-from .registry.client import Manifest
-from .transports import RegistrySource
+from .oci import Manifest, Reference
+from .oci.image import BuiltImage
+from .transport import Source
+from .transport.memory import MemoryStore
+
+PlannedImage = ImageRecord
+"""A planned image is what the bundle records about it (its size is filled in once copied)."""
 
 KINDS = ("bootstrap", "release", "release-component", "sample", "catalog", "operator-bundle",
          "operator-related", "additional")
-
-
-@dataclass
-class PlannedImage:
-    """One image to carry. ``source`` is the reference as the upstream names it (tag and/or digest);
-    ``digest`` is what is carried (a rebuilt catalog's new digest differs from the source's)."""
-
-    kind: str
-    source: Reference
-    digest: str
-    media_type: str = ""
-    tags: list[str] = field(default_factory=list)
-    label: str = ""
-    rebuilt_from: str | None = None
-
-    @property
-    def pinned(self) -> Reference:
-        return self.source.with_tag(None).with_digest(self.digest)
-
-    def to_json(self) -> dict[str, Any]:
-        doc: dict[str, Any] = {
-            "kind": self.kind,
-            "source": str(self.source),
-            "name": self.source.name,
-            "tag": self.source.tag,
-            "digest": self.digest,
-            "mediaType": self.media_type,
-            "tags": self.tags,
-        }
-        if self.label:
-            doc["label"] = self.label
-        if self.rebuilt_from:
-            doc["rebuiltFrom"] = self.rebuilt_from
-        return doc
 
 
 @dataclass
@@ -56,7 +26,8 @@ class Plan:
     images: list[PlannedImage] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)
+    records: dict[str, Any] = field(default_factory=dict)
+    """Per content kind (by its name): what its renderer needs on the import side (JSON-able)."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _by_key: dict[tuple[str, str], PlannedImage] = field(default_factory=dict, repr=False)
 
@@ -80,25 +51,28 @@ class Plan:
         with self._lock:
             self.failed[reference] = message
 
+    def sorted_images(self) -> list[PlannedImage]:
+        """By kind (bootstrap first, as the archive wants them), then by reference."""
+        return sorted(self.images, key=lambda i: (KINDS.index(i.kind) if i.kind in KINDS else 99, str(i.source)))
+
 
 @dataclass
 class PlanContext:
-    """What a content planner gets: the config, the upstream, the work layout (for images it
-    builds itself, e.g. a pruned catalog) and the plan to add to."""
+    """What a content planner gets: the config, the upstream (as a source), the plan to add to, and a
+    memory store for images it builds itself (a pruned catalog): planners never write where the bundle goes."""
 
     config: ImageSetConfig
-    source: RegistrySource
-    layout: OCILayout
+    source: Source
     plan: Plan
+    store: MemoryStore = field(default_factory=MemoryStore)
     workers: int = 8
 
     def pin(self, kind: str, ref: Reference, label: str = "", keep_tag: bool = True) -> PlannedImage:
         """Resolve ``ref`` to a digest upstream and add it to the plan (raises on failure)."""
         m: Manifest = self.source.get_manifest(ref)
-        if ref.digest and ref.digest != m.digest:
-            raise AssertionError("registry client verifies digests")
         tags = [ref.tag] if (ref.tag and keep_tag) else []
         return self.plan.add(PlannedImage(kind, ref, m.digest, m.media_type, tags, label))
 
-
-Planner = Callable[[PlanContext], None]
+    def keep_built(self, image: BuiltImage) -> Manifest:
+        """Hold an image a planner built until the copy takes it from memory."""
+        return self.store.add_image(image)

@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 export CONTAINERS_CONF="$PWD/compose/containers.conf"
-exec .venv/bin/python -m bundler.demo "${DEMO_DIR:-demo-out}" "$@"
+exec .venv/bin/python -m testkit.demo "${DEMO_DIR:-demo-out}" "$@"

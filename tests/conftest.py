@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from bundler.registry.client import RegistryClient
-from bundler.synthetic import Upstream, build_upstream
-from bundler.testing.certs import CA
-from bundler.testing.registry import RegistryServer, write_authfile
+from testkit.certs import CA
+from testkit.registry import RegistryServer, write_authfile
+from testkit.synthetic import Upstream, build_upstream
 
 # podman on this kind of host runs containers only with runc and no default ulimits (see compose/).
 os.environ.setdefault("CONTAINERS_CONF", str(Path(__file__).resolve().parent.parent / "compose" / "containers.conf"))

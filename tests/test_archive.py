@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from bundler.archive import BundleReader, checksum_path, pack, parse_size
+from bundler.bundle.archive import ArchiveReader as BundleReader
+from bundler.bundle.destination import pack
+from bundler.bundle.metadata import METADATA_FILE
+from bundler.bundle.parts import checksum_path, parse_size
 from bundler.errors import BundleError, BundlerError
-from bundler.layout import METADATA_FILE, OCILayout
+from bundler.oci.layout import OCILayout
 
 
 def _digest(data: bytes) -> str:

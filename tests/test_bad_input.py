@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bundler.synthetic import Upstream, build_upstream
-from bundler.testing.cli import invoke as cli
-from bundler.testing.registry import RegistryServer, free_port, write_authfile
+from testkit.cli import invoke as cli
+from testkit.registry import RegistryServer, free_port, write_authfile
+from testkit.synthetic import Upstream, build_upstream
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@ and names the options an admin looks for."""
 
 import pytest
 
-from bundler.testing.cli import invoke
+from testkit.cli import invoke
 
 
 @pytest.mark.parametrize(("command", "expected"), [

@@ -22,8 +22,8 @@ from bundler.auth import Credentials
 from bundler.cli import app
 from bundler.quay.images import distribution_layout
 from bundler.registry.client import RegistryClient
-from bundler.synthetic import build_upstream
-from bundler.testing.registry import RegistryServer, free_port
+from testkit.registry import RegistryServer, free_port
+from testkit.synthetic import build_upstream
 
 runner = CliRunner()
 

@@ -16,16 +16,16 @@ from bundler import config as bconfig
 from bundler.auth import AuthStore
 from bundler.cli import app
 from bundler.content import operators
+from bundler.content.imagefs import image_config, read_files
 from bundler.content.operators import fbc, sqlite
-from bundler.imagefs import image_config, read_files
-from bundler.layout import OCILayout
+from bundler.oci import parse
 from bundler.plan import Plan, PlanContext
-from bundler.reference import parse
 from bundler.registry.client import RegistryPool
-from bundler.synthetic_catalogs import CatalogUpstream, build_catalog_upstream
-from bundler.testing.certs import CA
-from bundler.testing.registry import RegistryServer, write_authfile
-from bundler.transports import CachedSource, RegistrySource
+from bundler.transport.overlay import OverlaySource
+from bundler.transport.registry import RegistrySource
+from testkit.certs import CA
+from testkit.registry import RegistryServer, write_authfile
+from testkit.synthetic_catalogs import CatalogUpstream, build_catalog_upstream
 
 
 class World:
@@ -57,7 +57,7 @@ class World:
 
     def plan(self, name: str, catalogs: list[dict[str, Any]]) -> PlanContext:
         cfg = bconfig.load(self.imageset(name, catalogs))
-        ctx = PlanContext(config=cfg, source=self.source(), layout=OCILayout(self.tmp / f"work-{name}"), plan=Plan())
+        ctx = PlanContext(config=cfg, source=self.source(), plan=Plan())
         operators.plan(ctx)
         return ctx
 
@@ -109,7 +109,7 @@ def test_plan_carries_exactly_the_selected_images(world: World, fmt: str, rule: 
     if fmt == "legacy":  # 4.4 appregistry databases record no bundle images
         want -= {world.up.bundles[n].image for n in names}
     assert _carried(ctx) == want
-    rec = ctx.plan.extra["operators"][0]
+    rec = ctx.plan.records["operators"][0]
     assert {b["name"] for b in rec["bundles"]} == names
     cats = [i for i in ctx.plan.images if i.kind == "catalog"]
     assert len(cats) == 1
@@ -127,7 +127,7 @@ def test_value_images_recovered_from_every_source(world: World) -> None:
             {"name": "valuebug-operator", "minVersion": "0.4.2"}]}])
         related = {str(i.source) for i in ctx.plan.images if i.kind == "operator-related"}
         assert set(world.up.value_images) <= related, fmt
-        recs = {b["name"]: b for b in ctx.plan.extra["operators"][0]["bundles"]}
+        recs = {b["name"]: b for b in ctx.plan.records["operators"][0]["bundles"]}
         # the non-head bundle: index/FBC have no CSV for it -> read from the bundle image (or legacy csv)
         assert recs["valuebug-operator.v0.4.2"]["recovered"] == world.up.value_images[:1]
         assert set(recs["valuebug-operator.v0.5.0"]["recovered"]) == set(world.up.value_images)
@@ -165,7 +165,7 @@ def test_pruned_catalog_lists_only_the_selected_packages(world: World, fmt: str)
     pkgs = [{"name": "skipping-operator", "minVersion": "2.1.0"}, {"name": "valuebug-operator"}]
     ctx = world.plan(f"pruned-{fmt}", [{"catalog": world.up.catalogs[fmt], "packages": pkgs}])
     cat = next(i for i in ctx.plan.images if i.kind == "catalog")
-    source = CachedSource(ctx.layout, world.source())
+    source = OverlaySource(world.source(), [ctx.store])
     top = source.get_manifest(cat.pinned)
     arches = [c["platform"]["architecture"] for c in top.doc["manifests"]] if top.is_list else ["amd64"]
     if fmt == "fbc":
@@ -256,7 +256,7 @@ def test_export_import_every_image_resolves_in_the_mirror(world: World, fmt: str
 def test_dry_run_with_a_filtered_catalog_writes_nothing(world: World, fmt: str) -> None:
     """A dry run plans the pruned catalog too (it has to build it to know its size) but leaves nothing
     where the bundle would go."""
-    from bundler.testing.cli import invoke
+    from testkit.cli import invoke
 
     cfg = world.imageset(f"dry-{fmt}", [{"catalog": world.up.catalogs[fmt],
                                          "packages": [{"name": "linear-operator"}]}])

@@ -26,9 +26,9 @@ from bundler.content.operators.model import (
 )
 from bundler.content.operators.select import channel_head, filter_by_range, select
 from bundler.errors import BundlerError, ConfigError
+from bundler.oci import parse
 from bundler.outputs import MirroredImage, OutputContext
-from bundler.reference import parse
-from bundler.synthetic_catalogs import build_sqlite, fbc_files, offline_upstream
+from testkit.synthetic_catalogs import build_sqlite, fbc_files, offline_upstream
 
 UP = offline_upstream()
 CAT = parse("registry.example.com/catalogs/index:v4.14")
@@ -278,7 +278,7 @@ def test_catalog_names_and_outputs(tmp_path: Path) -> None:
                                      "displayName": "Index V4.14", "digest": digest}]}}
     img = MirroredImage("catalog", CAT, digest, "mirror.example:5000/catalogs/index", ["v4.14"],
                         rebuilt_from="sha256:" + "cd" * 32)
-    octx = OutputContext(outdir=tmp_path, registry="mirror.example:5000", images=[img], metadata=meta)
+    octx = OutputContext(outdir=tmp_path, registry="mirror.example:5000", images=[img], records=meta["extra"])
     operators.render_outputs(octx)
     cs = yaml.safe_load((tmp_path / "catalogSource-index.yaml").read_text())
     assert cs["kind"] == "CatalogSource" and cs["metadata"]["namespace"] == "openshift-marketplace"

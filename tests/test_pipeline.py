@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bundler import mediatypes
-from bundler.synthetic import Upstream, build_upstream
-from bundler.testing.cli import invoke as cli
-from bundler.testing.registry import RegistryServer
+from bundler.oci import mediatypes
+from testkit.cli import invoke as cli
+from testkit.registry import RegistryServer
+from testkit.synthetic import Upstream, build_upstream
 
 
 @pytest.fixture(scope="module")
@@ -119,10 +119,10 @@ def test_manifest_list_and_oci_index_kept_byte_exact(exported: dict, upstream: t
         m = client.get_manifest(repo, tag_or_digest)
         assert (work / "blobs" / "sha256" / m.digest.split(":")[1]).read_bytes() == m.data
         assert m.is_list
-        for child in mediatypes.children(m.doc):
+        for child in m.doc["manifests"]:
             assert (work / "blobs" / "sha256" / child["digest"].split(":")[1]).exists()
-    assert len(mediatypes.children(client.get_manifest("openshift-release-dev/ocp-v4.0-art-dev",
-                                                      up.manifest_list.split("@")[1]).doc)) == 3
+    assert len(client.get_manifest("openshift-release-dev/ocp-v4.0-art-dev",
+                                   up.manifest_list.split("@")[1]).doc["manifests"]) == 3
 
 
 def test_import_pushes_every_digest_and_writes_outputs(exported: dict, upstream: tuple, target: RegistryServer,
@@ -140,7 +140,7 @@ def test_import_pushes_every_digest_and_writes_outputs(exported: dict, upstream:
             assert client.head_manifest(repo, img["tag"]) == img["digest"]
     # children of lists were pushed too
     mlist = client.get_manifest("mirror/openshift-release-dev/ocp-v4.0-art-dev", up.manifest_list.split("@")[1])
-    for child in mediatypes.children(mlist.doc):
+    for child in mlist.doc["manifests"]:
         assert client.head_manifest("mirror/openshift-release-dev/ocp-v4.0-art-dev", child["digest"])
     for name in ("imageContentSources.yaml", "imageDigestSources.yaml", "imageContentSourcePolicy.yaml",
                  "imageDigestMirrorSet.yaml", "imageTagMirrorSet.yaml", "mapping.txt", "registries.conf", "report.json"):
@@ -323,16 +323,18 @@ def test_import_copies_within_the_registry_when_it_refuses_mounts(exported: dict
     """Some registries refuse cross-repository mounts (Quay across organizations a robot cannot read).
     Distribution always mounts, so this destination answers "no" to mounts and nothing else; the
     engine must then copy the blob from the repository it already landed in, not re-read the stream."""
-    from bundler.copy import CopyEngine
-    from bundler.importer import open_bundle, plan_jobs
-    from bundler.transports import RegistryDestination
+    from bundler.bundle import BundleSource
+    from bundler.engine import CopyEngine
+    from bundler.importer import plan_jobs
+    from bundler.oci import Descriptor
+    from bundler.transport.registry import RegistryDestination
 
     class NoMounts(RegistryDestination):
-        def mount_blob(self, target: str, digest: str, from_target: str) -> bool:
+        def mount_blob(self, target: str, desc: Descriptor, from_target: str) -> bool:
             return False
 
-    source = open_bundle(exported["bundle"])
-    jobs, _ = plan_jobs(source.reader.metadata["images"], f"{target.host}/nomount")
+    source = BundleSource.open(exported["bundle"])
+    jobs, _ = plan_jobs(source.metadata.images, f"{target.host}/nomount")
     result = CopyEngine(source, NoMounts(target.client()), workers=1).run(jobs)
     assert result.failed == {}
     assert result.blobs_mounted == 0 and result.blobs_copied > result.blobs_total
@@ -359,7 +361,7 @@ def test_multi_arch_release_keeps_every_platform(upstream: tuple, tmp_path: Path
     def carried(repo: str, digest: str) -> int:
         m = client.get_manifest(repo, digest)
         assert (work / "blobs" / "sha256" / digest.split(":")[1]).read_bytes() == m.data
-        kids = mediatypes.children(m.doc)
+        kids = m.doc["manifests"]
         for kid in kids:
             assert (work / "blobs" / "sha256" / kid["digest"].split(":")[1]).exists()
         return len(kids)

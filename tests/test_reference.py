@@ -3,7 +3,8 @@
 import pytest
 
 from bundler.errors import ConfigError
-from bundler.reference import mirror_repositories, parse, split_target
+from bundler.mapping import mirror_repositories, split_target
+from bundler.oci.reference import parse
 
 D = "sha256:" + "a" * 64
 

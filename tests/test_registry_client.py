@@ -10,9 +10,10 @@ import pytest
 
 from bundler.auth import AuthStore, Credentials
 from bundler.errors import AuthError, DigestMismatchError, NotFoundError, RegistryError
-from bundler.registry.client import Manifest, RegistryClient, sha256_digest
-from bundler.synthetic import COMPONENT_REPO, RELEASE_REPO, Upstream, push_image
-from bundler.testing.registry import RegistryServer
+from bundler.oci import Manifest, sha256_digest
+from bundler.registry.client import RegistryClient
+from testkit.registry import RegistryServer
+from testkit.synthetic import COMPONENT_REPO, RELEASE_REPO, Upstream, push_image
 
 
 def _blob(client: RegistryClient, repo: str, data: bytes) -> str:

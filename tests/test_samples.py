@@ -15,14 +15,13 @@ from bundler.cli import app
 from bundler.content import release as release_planner
 from bundler.content import samples
 from bundler.errors import ConfigError
-from bundler.layout import OCILayout
+from bundler.oci import parse
 from bundler.plan import Plan, PlanContext
-from bundler.reference import parse
 from bundler.registry.client import RegistryPool
-from bundler.synthetic_samples import SamplesUpstream, build_samples_upstream
-from bundler.testing.certs import CA
-from bundler.testing.registry import RegistryServer, write_authfile
-from bundler.transports import RegistrySource
+from bundler.transport.registry import RegistrySource
+from testkit.certs import CA
+from testkit.registry import RegistryServer, write_authfile
+from testkit.synthetic_samples import SamplesUpstream, build_samples_upstream
 
 
 def _stream(name: str, tags: list[tuple[str, str, str]]) -> bytes:
@@ -123,7 +122,7 @@ class World:
     def plan(self, cfg_path: Path) -> Plan:
         cfg = bconfig.load(cfg_path)
         source = RegistrySource(RegistryPool(AuthStore.load(self.authfile), self.ca_file))
-        ctx = PlanContext(config=cfg, source=source, layout=OCILayout(self.tmp / f"work-{cfg_path.stem}"), plan=Plan())
+        ctx = PlanContext(config=cfg, source=source, plan=Plan())
         release_planner.plan(ctx)
         samples.plan(ctx)
         return ctx.plan
@@ -153,7 +152,7 @@ def test_planner_selects_exactly_the_streams_images(world: World, era: str) -> N
         if img.kind == "sample":
             for t in img.tags:
                 assert world.up.digests[f"{img.source.name}:{t}"] == img.digest
-    rec = p.extra["samples"]
+    rec = p.records["samples"]
     assert rec["operators"][0]["directory"] == rel.directory
     assert rec["operators"][0]["layout"] == ("4.6+" if era == "4.14" else "4.5-")
     # the ImageStreamTag alias is recorded as an alias, not an image
@@ -179,7 +178,7 @@ def test_planner_skip_images_and_images_file(world: World) -> None:
     expected = (rel.images(skip=("jenkins", "nodejs")) - {world.up.missing}) | {
         f"{world.up.registry}/rhscl/perl-526-rhel7:latest", f"{world.up.registry}/centos/decoy-okd:latest"}
     assert _sample_refs(p) == expected
-    rec = p.extra["samples"]
+    rec = p.records["samples"]
     assert rec["skippedImagestreams"] == ["jenkins", "missing", "nodejs"]
     assert rec["skippedByConfig"] == ["jenkins", "nodejs"]
 
@@ -192,7 +191,7 @@ def test_images_only_without_release(world: World) -> None:
     p = world.plan(path)
     assert _sample_refs(p) == {ref}
     assert list(p.failed) == [f"{world.up.registry}/rhscl/nope:1"]
-    assert p.extra["samples"]["skippedImagestreams"] == []
+    assert p.records["samples"]["skippedImagestreams"] == []
 
 
 @pytest.mark.parametrize("era", ["4.14", "4.4"])
@@ -256,9 +255,9 @@ def test_render_outputs_warns_when_the_operator_would_look_elsewhere(tmp_path: P
     meta = {"extra": {"samples": {"images": [{"source": str(ok), "imagestreams": ["httpd"]},
                                              {"source": str(deep), "imagestreams": ["deep"]}],
                                   "skippedImagestreams": ["jenkins"], "skippedByConfig": ["jenkins"]}}}
-    octx = OutputContext(outdir=tmp_path, registry="mirror:5000/p", images=images, metadata=meta)
+    octx = OutputContext(outdir=tmp_path, registry="mirror:5000/p", images=images, records=meta["extra"])
     samples.render_outputs(octx)
-    text = (tmp_path / samples.OUTPUT_FILE).read_text()
+    text = (tmp_path / samples.render.OUTPUT_FILE).read_text()
     assert "WARNING" in text and "mirror:5000/p/registry.redhat.io/a/b/c:1" in text
     assert "ubi8/httpd-24" not in text.split("WARNING", 1)[1]
     assert yaml.safe_load(text) == {"spec": {"managementState": "Managed", "samplesRegistry": "mirror:5000/p",
@@ -268,6 +267,6 @@ def test_render_outputs_warns_when_the_operator_would_look_elsewhere(tmp_path: P
 def test_render_outputs_nothing_without_samples(tmp_path: Path) -> None:
     from bundler.outputs import OutputContext
 
-    octx = OutputContext(outdir=tmp_path, registry="mirror:5000", images=[], metadata={"extra": {}})
+    octx = OutputContext(outdir=tmp_path, registry="mirror:5000", images=[], records={})
     samples.render_outputs(octx)
-    assert not (tmp_path / samples.OUTPUT_FILE).exists()
+    assert not (tmp_path / samples.render.OUTPUT_FILE).exists()

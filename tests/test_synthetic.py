@@ -17,10 +17,10 @@ import pytest
 import yaml
 
 from bundler import config as bconfig
-from bundler import mediatypes
-from bundler.reference import parse
+from bundler.oci import mediatypes, parse
 from bundler.registry.client import RegistryClient
-from bundler.synthetic import (
+from testkit.registry import RegistryServer
+from testkit.synthetic import (
     COMPONENT_REPO,
     INDEX_COMPONENT,
     LIST_COMPONENT,
@@ -31,7 +31,6 @@ from bundler.synthetic import (
     push_image,
     push_index,
 )
-from bundler.testing.registry import RegistryServer
 
 
 def _layer_files(client: RegistryClient, repo: str, digest: str) -> dict[str, bytes]:
@@ -116,7 +115,7 @@ def test_manifest_list_has_three_platforms(upstream_client: RegistryClient, upst
     assert ref.digest
     m = upstream_client.get_manifest(ref.repository, ref.digest)
     assert m.media_type == mediatypes.DOCKER_LIST and m.is_list
-    kids = mediatypes.children(m.doc)
+    kids = m.doc["manifests"]
     assert sorted(k["platform"]["architecture"] for k in kids) == ["amd64", "arm64", "ppc64le"]
     for k in kids:
         assert k["mediaType"] == mediatypes.DOCKER_MANIFEST
@@ -131,7 +130,7 @@ def test_oci_index_has_oci_manifests(upstream_client: RegistryClient, upstream: 
     m = upstream_client.get_manifest(ref.repository, ref.ref)
     assert m.media_type == mediatypes.OCI_INDEX
     assert m.digest == upstream.additional[upstream.oci_index]
-    for k in mediatypes.children(m.doc):
+    for k in m.doc["manifests"]:
         child = upstream_client.get_manifest(ref.repository, k["digest"])
         assert child.media_type == mediatypes.OCI_MANIFEST
         assert child.doc["config"]["mediaType"] == "application/vnd.oci.image.config.v1+json"
@@ -152,7 +151,7 @@ def test_multi_release_is_a_list_of_releases(upstream_client: RegistryClient, up
     assert upstream.multi_release and upstream.multi_release_digest
     m = upstream_client.get_manifest(RELEASE_REPO, "4.4.5-multi")
     assert m.digest == upstream.multi_release_digest and m.media_type == mediatypes.DOCKER_LIST
-    kids = mediatypes.children(m.doc)
+    kids = m.doc["manifests"]
     assert [k["platform"]["architecture"] for k in kids] == ["amd64", "arm64"]
     for k in kids:
         files = _release_files(upstream_client, k["digest"])
@@ -217,7 +216,7 @@ def test_cli_writes_config(basic_registry: tuple[RegistryServer, str], tmp_path:
     authfile = server.authfile(tmp_path / "auth.json")
     cfg = tmp_path / "imageset.yaml"
     out = subprocess.run(
-        [sys.executable, "-m", "bundler.synthetic", "--registry", server.host, "--ca-file", str(server.ca_file),
+        [sys.executable, "-m", "testkit.synthetic", "--registry", server.host, "--ca-file", str(server.ca_file),
          "--authfile", str(authfile), "--components", "3", "--layer-size", "2048", "--version", "4.6.1",
          "--write-config", str(cfg)],
         capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1],
@@ -234,14 +233,14 @@ def test_cli_writes_config(basic_registry: tuple[RegistryServer, str], tmp_path:
 
 
 def test_cli_reports_unreachable_registry(tmp_path: Path) -> None:
-    cmd = [sys.executable, "-m", "bundler.synthetic", "--registry", "127.0.0.1:1", "--plain-http", "--retries", "0"]
+    cmd = [sys.executable, "-m", "testkit.synthetic", "--registry", "127.0.0.1:1", "--plain-http", "--retries", "0"]
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
     assert out.returncode == 1 and "cannot reach" in out.stderr
 
 
 @pytest.mark.parametrize("components", [0, 60])
 def test_component_names(components: int) -> None:
-    from bundler.synthetic import component_names
+    from testkit.synthetic import component_names
 
     names = component_names(components)
     assert len(names) == len(set(names)) == components

@@ -1,39 +1,26 @@
-"""Content planners: each turns a part of the ImageSetConfiguration into planned images."""
+"""Content kinds: each turns a part of the ImageSetConfiguration into planned images (export) and renders
+its own outputs from the mirrored images (import), behind one interface (:class:`base.ContentKind`).
+
+The list is static. Order matters only for the archive and for kinds that build on another's record:
+bootstrap images first (import loads them before any registry exists), then the release (samples read its
+records), samples, operators, additional images. May import :mod:`bundler.plan`, :mod:`bundler.outputs`,
+:mod:`bundler.oci`, :mod:`bundler.transport`, :mod:`bundler.config`, :mod:`bundler.errors`.
+"""
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
+from ..outputs import Renderer
+from ..plan import PlanContext
+from . import additional, bootstrap, operators, release, samples
+from .base import ContentKind
 
-from ..plan import PlanContext, Planner
-
-# Order matters only for the archive: bootstrap images first so import can load them before
-# any registry exists; then the release, samples, operators and additional images.
-PLANNER_MODULES = (
-    "bundler.content.bootstrap",
-    "bundler.content.release",
-    "bundler.content.samples",
-    "bundler.content.operators",
-    "bundler.content.additional",
-)
+KINDS: tuple[ContentKind, ...] = (bootstrap.KIND, release.KIND, samples.KIND, operators.KIND, additional.KIND)
 
 
-def optional_modules(names: tuple[str, ...]) -> list[ModuleType]:
-    """Import the modules that exist (content modules are optional parts of the package)."""
-    out: list[ModuleType] = []
-    for name in names:
-        try:
-            out.append(importlib.import_module(name))
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-    return out
+def plan_all(ctx: PlanContext) -> None:
+    for kind in KINDS:
+        kind.plan(ctx)
 
 
-def planners() -> list[Planner]:
-    return [m.plan for m in optional_modules(PLANNER_MODULES) if getattr(m, "plan", None) is not None]
-
-
-def run_planners(ctx: PlanContext) -> None:
-    for planner in planners():
-        planner(ctx)
+def renderers() -> list[Renderer]:
+    return [kind.render for kind in KINDS]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..errors import BundlerError
 from ..plan import PlanContext
+from .base import ContentKind
 
 
 def plan(ctx: PlanContext) -> None:
@@ -12,3 +13,6 @@ def plan(ctx: PlanContext) -> None:
             ctx.pin("additional", ref)
         except BundlerError as exc:
             ctx.plan.fail(str(ref), str(exc))
+
+
+KIND = ContentKind("additional", plan)

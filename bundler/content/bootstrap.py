@@ -1,10 +1,30 @@
-"""The images of the registry stack import bootstraps (Quay, Redis, database), carried in the bundle
-so the air-gapped side pulls nothing. Enabled by the ``bootstrap:`` section of the ImageSetConfiguration."""
+"""The images of the registry stack import bootstraps (Quay, Redis, database), carried in the bundle so the
+air-gapped side pulls nothing. Enabled by the ``bootstrap:`` section of the ImageSetConfiguration."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Any
+
 from ..errors import BundlerError
-from ..plan import PlanContext
+from ..plan import Plan, PlanContext
+from .base import ContentKind
+
+NAME = "bootstrap"
+
+
+@dataclass
+class BootstrapRecord:
+    flavor: str = ""
+    images: dict[str, str] = field(default_factory=dict)  # role -> source reference
+
+    def to_json(self) -> dict[str, Any]:
+        return {"flavor": self.flavor, "images": dict(self.images)}
+
+    @classmethod
+    def from_records(cls, records: dict[str, Any]) -> BootstrapRecord:
+        doc = records.get(NAME) or {}
+        return cls(str(doc.get("flavor") or ""), dict(doc.get("images") or {}))
 
 
 def plan(ctx: PlanContext) -> None:
@@ -18,4 +38,11 @@ def plan(ctx: PlanContext) -> None:
             roles[role] = str(img.source)
         except BundlerError as exc:
             ctx.plan.fail(str(ref), f"bootstrap image for {role}: {exc}")
-    ctx.plan.extra["bootstrap"] = {"flavor": spec.flavor, "images": roles}
+    record(ctx.plan, BootstrapRecord(spec.flavor, roles))
+
+
+def record(plan: Plan, rec: BootstrapRecord) -> None:
+    plan.records[NAME] = rec.to_json()
+
+
+KIND = ContentKind(NAME, plan)

@@ -1,5 +1,6 @@
-"""The distribution API: auth challenges, manifests, blobs, uploads, mounts, retries."""
+"""The distribution API over HTTP: auth challenges, manifests, blobs, uploads, mounts, retries.
+May import :mod:`bundler.oci`, :mod:`bundler.auth`, :mod:`bundler.http`, :mod:`bundler.errors`."""
 
-from .client import Manifest, RegistryClient, RegistryPool
+from .client import RegistryClient, RegistryPool
 
-__all__ = ["Manifest", "RegistryClient", "RegistryPool"]
+__all__ = ["RegistryClient", "RegistryPool"]

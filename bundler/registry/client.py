@@ -13,44 +13,22 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlparse
 
 import requests
 
-from .. import mediatypes
 from ..auth import AuthStore, Credentials
 from ..errors import AuthError, DigestMismatchError, NotFoundError, RegistryError
 from ..http import TrustedSession, tls_failure
+from ..oci import Manifest, mediatypes
 from .tls import verify_setting
 
 log = logging.getLogger(__name__)
 CHUNK = 1 << 20
 RETRY_STATUS = {429, 500, 502, 503, 504}
 _CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """A manifest exactly as the registry served it."""
-
-    data: bytes
-    media_type: str
-    digest: str
-
-    @property
-    def doc(self) -> dict[str, Any]:
-        return mediatypes.parse_manifest(self.data)
-
-    @property
-    def is_list(self) -> bool:
-        return mediatypes.is_list(self.media_type)
-
-
-def sha256_digest(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def _api_host(registry: str) -> str:
@@ -252,10 +230,10 @@ class RegistryClient:
                 f"{where} is a Docker schema1 manifest, which bundler refuses",
                 "schema1 images are deprecated; mirror a newer tag of this image",
             )
-        digest = sha256_digest(data)
-        if ref.startswith("sha256:") and digest != ref:
-            raise DigestMismatchError(f"{where}: registry served a manifest whose digest is {digest}")
-        return Manifest(data, media_type, digest)
+        m = Manifest.from_bytes(data, resp.headers.get("Content-Type"))
+        if ref.startswith("sha256:") and m.digest != ref:
+            raise DigestMismatchError(f"{where}: registry served a manifest whose digest is {m.digest}")
+        return Manifest(data, media_type, m.digest)
 
     def head_manifest(self, repo: str, ref: str) -> str | None:
         resp = self.request("HEAD", f"/v2/{repo}/manifests/{ref}", repo, headers={"Accept": mediatypes.ACCEPT})

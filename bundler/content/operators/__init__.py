@@ -17,15 +17,16 @@ from typing import Any
 
 from ...config import CatalogSpec
 from ...errors import BundlerError, ConfigError
-from ...imagefs import image_config, read_files
+from ...oci import Pinned, Reference, parse
 from ...outputs import MirroredImage, OutputContext
 from ...plan import PlanContext, PlannedImage
-from ...reference import Reference, parse
+from ..base import ContentKind
+from ..imagefs import image_config, read_files
 from . import fbc, rebuild, sqlite
 from .model import FORMAT_FBC, Bundle, Catalog, related_from_csv
 from .select import Selection, select
 
-__all__ = ["plan", "render_outputs", "load_catalog", "bundle_images", "catalog_name"]
+__all__ = ["KIND", "plan", "render_outputs", "load_catalog", "bundle_images", "catalog_name"]
 
 log = logging.getLogger(__name__)
 EXTRA_KEY = "operators"
@@ -141,7 +142,7 @@ def plan(ctx: PlanContext) -> None:
 
 def _plan_catalog(ctx: PlanContext, spec: CatalogSpec, name: str) -> None:
     top = ctx.source.get_manifest(spec.catalog)
-    pinned = spec.catalog.with_tag(None).with_digest(top.digest)
+    pinned = spec.catalog.pin(top.digest)
     catalog, labels = load_catalog(ctx, pinned)
     selection = select(catalog, spec)
     for warning in selection.warnings:
@@ -157,7 +158,7 @@ def _plan_catalog(ctx: PlanContext, spec: CatalogSpec, name: str) -> None:
     else:
         image = _rebuild(ctx, spec, catalog, selection, pinned, name)
         rebuilt = True
-    ctx.plan.extra.setdefault(EXTRA_KEY, []).append({
+    ctx.plan.records.setdefault(EXTRA_KEY, []).append({
         "catalog": str(spec.catalog),
         "name": name,
         "repository": spec.catalog.name,
@@ -227,17 +228,17 @@ def _pin_bundles(ctx: PlanContext, spec: CatalogSpec, bundles: list[Bundle]) -> 
 
 
 def _rebuild(ctx: PlanContext, spec: CatalogSpec, catalog: Catalog, selection: Selection,
-             pinned: Reference, name: str) -> PlannedImage:
+             pinned: Pinned, name: str) -> PlannedImage:
     if catalog.format == FORMAT_FBC:
         objects = fbc.filtered_objects(catalog, selection.channels, selection.default_channels)
         files = {path: fbc.render_json_stream(objs) for path, objs in sorted(objects.items())}
         root = catalog.location.strip("/")
         layers = rebuild.fbc_layers(root, files)
-        new = rebuild.rebuild_image(ctx, pinned, layers, cmd=["serve", "/" + root],
+        new = rebuild.rebuild_image(ctx.source, ctx.store, pinned, layers, cmd=["serve", "/" + root],
                                     labels={fbc.CONFIGS_LABEL: "/" + root})
     else:
         data = sqlite.prune(catalog.db, set(selection.channels))
-        new = rebuild.rebuild_image(ctx, pinned, rebuild.sqlite_layers(catalog.location, data))
+        new = rebuild.rebuild_image(ctx.source, ctx.store, pinned, rebuild.sqlite_layers(catalog.location, data))
     tags = [spec.catalog.tag] if spec.catalog.tag else []
     return ctx.plan.add(PlannedImage("catalog", spec.catalog, new.digest, new.media_type, tags, name,
                                      rebuilt_from=pinned.digest))
@@ -250,7 +251,7 @@ def _find(images: list[MirroredImage], repo: str, digest: str) -> MirroredImage 
 
 
 def render_outputs(octx: OutputContext) -> None:
-    for cat in (octx.metadata.get("extra") or {}).get(EXTRA_KEY) or []:
+    for cat in octx.records.get(EXTRA_KEY) or []:
         img = _find(octx.images, str(cat.get("repository")), str(cat.get("digest")))
         if img is None:
             continue
@@ -273,3 +274,6 @@ def render_outputs(octx: OutputContext) -> None:
             "metadata": {"name": name},
             "spec": {"source": {"type": "Image", "image": {"ref": image}}},
         })
+
+
+KIND = ContentKind(EXTRA_KEY, plan, render_outputs)

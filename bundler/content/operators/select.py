@@ -182,84 +182,97 @@ def _versions(catalog: Catalog, pkg: Package) -> dict[str, Version | None]:
     return {b.name: parse_version(b.version) for (p, _), b in catalog.bundles.items() if p == pkg.name}
 
 
+def _wanted_packages(catalog: Catalog, spec: CatalogSpec) -> list[tuple[Package, PackageSpec | None]]:
+    """The listed packages (each must exist), or every package."""
+    if not spec.packages:
+        return [(catalog.packages[n], None) for n in sorted(catalog.packages)]
+    wanted: list[tuple[Package, PackageSpec | None]] = []
+    for want_pkg in spec.packages:
+        pkg = catalog.packages.get(want_pkg.name)
+        if pkg is None:
+            raise ConfigError(
+                f"package {want_pkg.name!r} is not in catalog {spec.catalog}",
+                f"the catalog has these packages: {_listing(list(catalog.packages))}",
+            )
+        wanted.append((pkg, want_pkg))
+    return wanted
+
+
+def _wanted_channels(pkg: Package, ps: PackageSpec | None, where: str) -> list[tuple[Channel, ChannelSpec | None]]:
+    """The listed channels of a package (each must exist), or every channel."""
+    if ps is None or not ps.channels:
+        return [(pkg.channels[n], None) for n in sorted(pkg.channels)]
+    chans: list[tuple[Channel, ChannelSpec | None]] = []
+    for want_ch in ps.channels:
+        ch = pkg.channels.get(want_ch.name)
+        if ch is None:
+            raise ConfigError(
+                f"channel {want_ch.name!r} is not in package {pkg.name!r} of catalog {where}",
+                f"package {pkg.name!r} has these channels: {_listing(list(pkg.channels))}",
+            )
+        chans.append((ch, want_ch))
+    return chans
+
+
+def _channel_entries(ch: Channel, rng: VersionRange | None, full: bool, versions: dict[str, Version | None],
+                     warnings: list[str]) -> set[str]:
+    """The entry names one channel contributes: all (full), a range, an exact version, or the head."""
+    if full:
+        return {e.name for e in ch.entries}
+    if rng is None:
+        return {channel_head(ch)}
+    exact = rng.specific
+    if exact is not None:
+        return {n for n, v in versions.items() if v is not None and v.same(exact) and ch.entry(n) is not None}
+    return filter_by_range(ch, rng, versions, warnings)
+
+
+def _default_channel(pkg: Package, ps: PackageSpec | None, kept: dict[str, list[str]], where: str,
+                     warnings: list[str]) -> str:
+    """The package's default channel if carried, else the first listed (or carried) one, with a warning."""
+    default = pkg.default_channel
+    if default in kept:
+        return default
+    new_default = next(iter(kept))
+    if ps is not None and ps.channels:
+        new_default = next(cs.name for cs in ps.channels if cs.name in kept)
+    if default:
+        warnings.append(f"{where}: the default channel {default!r} is not carried; "
+                        f"the pruned catalog makes {new_default!r} the default")
+    return new_default
+
+
+def _select_package(catalog: Catalog, spec: CatalogSpec, pkg: Package, ps: PackageSpec | None, sel: Selection) -> None:
+    pwhere = f"catalog {spec.catalog} package {pkg.name!r}"
+    versions = _versions(catalog, pkg)
+    kept: dict[str, list[str]] = {}
+    ranged = False
+    for ch, cs in _wanted_channels(pkg, ps, str(spec.catalog)):
+        rng = _range(cs.min_version, cs.max_version, f"{pwhere} channel {ch.name!r}") if cs else None
+        if rng is None and ps is not None:
+            rng = _range(ps.min_version, ps.max_version, pwhere)
+        if spec.full and rng is not None:
+            raise ConfigError(f"{pwhere}: full: true cannot be mixed with minVersion/maxVersion")
+        ranged = ranged or (rng is not None and not spec.full)
+        names = _channel_entries(ch, rng, spec.full, versions, sel.warnings)
+        if not names:
+            continue
+        kept[ch.name] = [e.name for e in ch.entries if e.name in names]
+        sel.bundles.update((pkg.name, n) for n in names if (pkg.name, n) in catalog.bundles)
+    if not kept:
+        have = sorted({str(v) for v in versions.values() if v is not None}, key=lambda s: parse_version(s) or s)
+        if ranged:
+            raise ConfigError(f"{pwhere}: no bundle matches the version range in the selected channels",
+                              f"the package has these versions: {', '.join(have) or '(none)'}")
+        raise ConfigError(f"{pwhere}: has no channel with a bundle to carry")
+    sel.channels[pkg.name] = kept
+    sel.default_channels[pkg.name] = _default_channel(pkg, ps, kept, pwhere, sel.warnings)
+
+
 def select(catalog: Catalog, spec: CatalogSpec) -> Selection:
     """Apply the ImageSetConfiguration's filter for one catalog. Unknown packages, channels and
     versions raise ConfigError naming them and listing what the catalog has."""
     sel = Selection(everything=spec.full and not spec.packages)
-    where = str(spec.catalog)
-    wanted: list[tuple[Package, PackageSpec | None]] = []
-    if spec.packages:
-        for want_pkg in spec.packages:
-            pkg = catalog.packages.get(want_pkg.name)
-            if pkg is None:
-                raise ConfigError(
-                    f"package {want_pkg.name!r} is not in catalog {where}",
-                    f"the catalog has these packages: {_listing(list(catalog.packages))}",
-                )
-            wanted.append((pkg, want_pkg))
-    else:
-        wanted = [(catalog.packages[n], None) for n in sorted(catalog.packages)]
-
-    for pkg, ps in wanted:
-        pwhere = f"catalog {where} package {pkg.name!r}"
-        chans: list[tuple[Channel, ChannelSpec | None]] = []
-        if ps is not None and ps.channels:
-            for want_ch in ps.channels:
-                ch = pkg.channels.get(want_ch.name)
-                if ch is None:
-                    raise ConfigError(
-                        f"channel {want_ch.name!r} is not in package {pkg.name!r} of catalog {where}",
-                        f"package {pkg.name!r} has these channels: {_listing(list(pkg.channels))}",
-                    )
-                chans.append((ch, want_ch))
-        else:
-            chans = [(pkg.channels[n], None) for n in sorted(pkg.channels)]
-        versions = _versions(catalog, pkg)
-        kept: dict[str, list[str]] = {}
-        ranged = False
-        for ch, cs in chans:
-            rng = _range(cs.min_version, cs.max_version, f"{pwhere} channel {ch.name!r}") if cs else None
-            if rng is None and ps is not None:
-                rng = _range(ps.min_version, ps.max_version, pwhere)
-            if spec.full and rng is not None:
-                raise ConfigError(f"{pwhere}: full: true cannot be mixed with minVersion/maxVersion")
-            if spec.full:
-                names = {e.name for e in ch.entries}
-            elif rng is not None:
-                ranged = True
-                exact = rng.specific
-                if exact is not None:
-                    names = {n for n, v in versions.items() if v is not None and v.same(exact)
-                             and ch.entry(n) is not None}
-                else:
-                    names = filter_by_range(ch, rng, versions, sel.warnings)
-            else:
-                names = {channel_head(ch)}
-            if not names:
-                continue
-            kept[ch.name] = [e.name for e in ch.entries if e.name in names]
-            for n in names:
-                if (pkg.name, n) in catalog.bundles:
-                    sel.bundles.add((pkg.name, n))
-        if not kept:
-            have = sorted({str(v) for v in versions.values() if v is not None}, key=lambda s: parse_version(s) or s)
-            if ranged:
-                raise ConfigError(
-                    f"{pwhere}: no bundle matches the version range in the selected channels",
-                    f"the package has these versions: {', '.join(have) or '(none)'}",
-                )
-            raise ConfigError(f"{pwhere}: has no channel with a bundle to carry")
-        default = pkg.default_channel
-        if default not in kept:
-            new_default = next(iter(kept))
-            if ps is not None and ps.channels:
-                new_default = next(cs.name for _, cs in chans if cs is not None and cs.name in kept)
-            if default:
-                sel.warnings.append(
-                    f"{pwhere}: the default channel {default!r} is not carried; "
-                    f"the pruned catalog makes {new_default!r} the default"
-                )
-            default = new_default
-        sel.channels[pkg.name] = kept
-        sel.default_channels[pkg.name] = default
+    for pkg, ps in _wanted_packages(catalog, spec):
+        _select_package(catalog, spec, pkg, ps, sel)
     return sel

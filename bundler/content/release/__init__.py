@@ -1,19 +1,52 @@
 """The OpenShift release payload: the release image and every component in its
-``release-manifests/image-references``, read straight from the image's layers."""
+``release-manifests/image-references``, read straight from the image's layers.
+
+Its record (one :class:`ReleaseRecord` per release) is what samples read to find each release's
+cluster-samples-operator: through :func:`release_records`, typed, not through a string key.
+"""
 
 from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 from ...errors import BundlerError
-from ...imagefs import read_files
-from ...plan import PlanContext
-from ...reference import Reference, parse
+from ...oci import Pinned, Reference, parse
+from ...plan import Plan, PlanContext
+from ..base import ContentKind
+from ..imagefs import read_files
 
+NAME = "releases"
 IMAGE_REFERENCES = "release-manifests/image-references"
 RELEASE_METADATA = "release-manifests/release-metadata"
+
+
+@dataclass
+class ReleaseRecord:
+    image: str                  # the release reference as configured
+    digest: str                 # what it resolved to
+    version: str
+    components: dict[str, str] = field(default_factory=dict)  # component name -> pinned reference
+
+    @property
+    def pinned(self) -> Pinned:
+        return parse(self.image).pin(self.digest)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"image": self.image, "digest": self.digest, "version": self.version,
+                "components": dict(sorted(self.components.items()))}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> ReleaseRecord:
+        return cls(str(doc["image"]), str(doc["digest"]), str(doc.get("version") or ""),
+                   dict(doc.get("components") or {}))
+
+
+def release_records(plan: Plan) -> list[ReleaseRecord]:
+    """The releases planned so far (the release kind runs before those that read them)."""
+    return [ReleaseRecord.from_json(doc) for doc in plan.records.get(NAME) or []]
 
 
 def read_release(ctx: PlanContext, ref: Reference) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -28,7 +61,7 @@ def read_release(ctx: PlanContext, ref: Reference) -> tuple[dict[str, Any], dict
         stream = json.loads(files[IMAGE_REFERENCES])
         metadata = json.loads(files[RELEASE_METADATA]) if RELEASE_METADATA in files else {}
     except ValueError as exc:
-        raise BundlerError(f"{ref}: /{IMAGE_REFERENCES} is not JSON: {exc}") from None
+        raise BundlerError(f"{ref}: /{IMAGE_REFERENCES} is not JSON: {exc}") from exc
     if not isinstance(stream, dict) or stream.get("kind") != "ImageStream":
         raise BundlerError(f"{ref}: /{IMAGE_REFERENCES} is not an ImageStream")
     return stream, metadata
@@ -61,9 +94,7 @@ def plan(ctx: PlanContext) -> None:
             for name, pinned in pins:
                 if pinned:
                     found[name] = pinned
-        ctx.plan.extra.setdefault("releases", []).append(
-            {"image": str(ref), "digest": release.digest, "version": version, "components": dict(sorted(found.items()))}
-        )
+        ctx.plan.records.setdefault(NAME, []).append(ReleaseRecord(str(ref), release.digest, version, found).to_json())
 
 
 def _pin_component(ctx: PlanContext, version: str, name: str, ref: Reference) -> tuple[str, str | None]:
@@ -72,3 +103,6 @@ def _pin_component(ctx: PlanContext, version: str, name: str, ref: Reference) ->
     except BundlerError as exc:
         ctx.plan.fail(str(ref), f"release {version} component {name}: {exc}")
         return name, None
+
+
+KIND = ContentKind(NAME, plan)

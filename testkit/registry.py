@@ -327,8 +327,8 @@ class RegistryServer:
 
     def client(self, *, credentials: bool = True, **kw: Any) -> Any:
         """A ``bundler.registry.client.RegistryClient`` for this registry (with the CA and credentials)."""
-        from ..auth import Credentials
-        from ..registry.client import RegistryClient
+        from bundler.auth import Credentials
+        from bundler.registry.client import RegistryClient
 
         creds = Credentials(self.username, self.password) if credentials and self.auth else None
         return RegistryClient(self.host, ca_file=self.ca_file, plain_http=self.plain_http, credentials=creds, **kw)

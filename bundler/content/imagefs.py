@@ -1,29 +1,26 @@
-"""Read files straight out of an image's layers, whiteouts applied, without unpacking to disk."""
+"""Read files straight out of an image's layers, whiteouts applied, without unpacking to disk: how
+planners look inside a release, a samples operator or a catalog image."""
 
 from __future__ import annotations
 
 import gzip
 import io
+import json
 import posixpath
 import tarfile
-from collections.abc import Callable, Iterator
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any
 
 import zstandard
 
-from . import mediatypes
-from .errors import BundlerError
-from .reference import Reference
-from .registry.client import Manifest
-from .streams import ChunkReader
+from ..errors import BundlerError
+from ..oci import Manifest, Pinned, Reference
+from ..oci.platform import go_arch
+from ..streams import ChunkReader
+from ..transport import Source
 
 WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"
-
-
-class BlobReader(Protocol):
-    def get_manifest(self, ref: Reference) -> Manifest: ...
-    def iter_blob(self, ref: Reference, digest: str, size: int) -> Iterator[bytes]: ...
 
 
 def normalise(path: str) -> str:
@@ -32,17 +29,17 @@ def normalise(path: str) -> str:
     return p
 
 
-def platform_manifest(source: BlobReader, ref: Reference, arch: str = "amd64") -> tuple[Reference, Manifest]:
+def platform_manifest(source: Source, ref: Reference, arch: str = "amd64") -> tuple[Pinned, Manifest]:
     """The single-platform manifest to read files from: ``arch`` of a list, else the first child."""
     m = source.get_manifest(ref)
     if not m.is_list:
-        return ref, m
-    kids = mediatypes.children(m.doc)
-    if not kids:
+        return ref.pin(m.digest), m
+    if not m.children:
         raise BundlerError(f"{ref} is an empty manifest list")
-    pick = next((k for k in kids if (k.get("platform") or {}).get("architecture") == arch
-                 and (k.get("platform") or {}).get("os", "linux") == "linux"), kids[0])
-    child = ref.with_tag(None).with_digest(pick["digest"])
+    arch = go_arch(arch)
+    pick = next((k for k in m.children if k.platform and k.platform.architecture == arch
+                 and k.platform.os == "linux"), m.children[0])
+    child = ref.pin(pick.digest)
     return child, source.get_manifest(child)
 
 
@@ -57,12 +54,12 @@ def _open_layer(raw: ChunkReader) -> Any:
     return buffered
 
 
-def read_files(source: BlobReader, ref: Reference, want: Callable[[str], bool],
+def read_files(source: Source, ref: Reference, want: Callable[[str], bool],
                arch: str = "amd64") -> dict[str, bytes]:
     """Regular files whose normalised path satisfies ``want``, as the image's merged filesystem
     shows them (upper layers win, whiteouts and opaque directories applied). Layers stream."""
     img_ref, m = platform_manifest(source, ref, arch)
-    layers: list[dict[str, Any]] = list(m.doc.get("layers") or [])
+    layers = m.layers
     found: dict[str, bytes] = {}
     shadowed: set[str] = set()   # paths present in an upper layer
     deleted: set[str] = set()    # whiteouts and upper non-directories: hide the path and its subtree
@@ -71,7 +68,7 @@ def read_files(source: BlobReader, ref: Reference, want: Callable[[str], bool],
         l_shadowed: set[str] = set()
         l_deleted: set[str] = set()
         l_opaque: set[str] = set()
-        raw = ChunkReader(source.iter_blob(img_ref, layer["digest"], int(layer.get("size", -1))))
+        raw = ChunkReader(source.open_blob(img_ref.repo, layer))
         stream = _open_layer(raw)
         try:
             with tarfile.open(fileobj=stream, mode="r|") as tar:
@@ -93,10 +90,10 @@ def read_files(source: BlobReader, ref: Reference, want: Callable[[str], bool],
                     if member.isfile() and want(path):
                         fh = tar.extractfile(member)
                         found[path] = fh.read() if fh else b""
-            while raw.read(1 << 20):  # read to the end so the blob is verified (and kept by a caching source)
+            while raw.read(1 << 20):  # read to the end: the digest is checked there
                 pass
         except (tarfile.TarError, OSError, EOFError, zstandard.ZstdError) as exc:
-            raise BundlerError(f"layer {layer['digest']} of {ref} is not a readable tar: {exc}") from None
+            raise BundlerError(f"layer {layer.digest} of {ref} is not a readable tar: {exc}") from exc
         shadowed |= l_shadowed
         deleted |= l_deleted
         opaque |= l_opaque
@@ -114,10 +111,9 @@ def _is_hidden(path: str, shadowed: set[str], deleted: set[str], opaque: set[str
     return False
 
 
-def image_config(source: BlobReader, ref: Reference, arch: str = "amd64") -> dict[str, Any]:
+def image_config(source: Source, ref: Reference, arch: str = "amd64") -> dict[str, Any]:
     """The image's config JSON (labels live at ``config.Labels``)."""
-    import json
-
     img_ref, m = platform_manifest(source, ref, arch)
-    cfg = m.doc["config"]
-    return dict(json.loads(b"".join(source.iter_blob(img_ref, cfg["digest"], int(cfg.get("size", -1))))))
+    if m.config is None:
+        raise BundlerError(f"{ref} has no image config")
+    return dict(json.loads(b"".join(source.open_blob(img_ref.repo, m.config))))

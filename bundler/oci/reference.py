@@ -1,16 +1,37 @@
-"""Image reference grammar (host[:port]/path[:tag][@digest]) and mirror-path mapping."""
+"""Image references (``host[:port]/path[:tag][@digest]``), the repository they name, and the pinned kind.
+
+A :class:`Pinned` reference always carries a digest and never a tag: whatever is copied is pinned by its
+type, not by a convention at every call site.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 DOCKER_HUB = "docker.io"
 _PATH_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*$")
 _TAG = re.compile(r"^[\w][\w.-]{0,127}$")
 DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True, order=True)
+class Repository:
+    """``registry/path``: where images of one name live."""
+
+    registry: str
+    path: str
+
+    def __str__(self) -> str:
+        return f"{self.registry}/{self.path}"
+
+    def pinned(self, digest: str) -> Pinned:
+        return Pinned(self.registry, self.path, None, digest)
+
+    def tagged(self, tag: str) -> Reference:
+        return Reference(self.registry, self.path, tag)
 
 
 @dataclass(frozen=True, order=True)
@@ -32,14 +53,22 @@ class Reference:
         """What to ask the registry for: the digest if known, else the tag (default ``latest``)."""
         return self.digest or self.tag or "latest"
 
+    @property
+    def repo(self) -> Repository:
+        return Repository(self.registry, self.repository)
+
     def with_digest(self, digest: str) -> Reference:
         return replace(self, digest=digest)
 
-    def by_digest(self) -> Reference:
+    def pin(self, digest: str) -> Pinned:
+        """This image's repository at ``digest`` (the tag is dropped: what is copied is the digest)."""
+        return Pinned(self.registry, self.repository, None, digest)
+
+    def by_digest(self) -> Pinned:
         """The same image referenced by digest only."""
         if not self.digest:
             raise ValueError(f"{self} has no digest")
-        return replace(self, tag=None)
+        return self.pin(self.digest)
 
     def with_tag(self, tag: str | None) -> Reference:
         return replace(self, tag=tag)
@@ -51,6 +80,20 @@ class Reference:
         if self.digest:
             s += f"@{self.digest}"
         return s
+
+
+@dataclass(frozen=True, order=True)
+class Pinned(Reference):
+    """A reference by digest only."""
+
+    def __post_init__(self) -> None:
+        if not self.digest or self.tag is not None:
+            raise ValueError(f"a pinned reference needs a digest and no tag: {self.name}:{self.tag}@{self.digest}")
+
+    @property
+    def ref(self) -> str:
+        assert self.digest
+        return self.digest
 
 
 def parse(text: str) -> Reference:
@@ -86,38 +129,3 @@ def parse(text: str) -> Reference:
     if tag is None and digest is None:
         tag = "latest"
     return Reference(registry=registry, repository="/".join(path), tag=tag, digest=digest)
-
-
-def split_target(target: str) -> tuple[str, str]:
-    """Split ``HOST[:PORT][/PREFIX]`` into host and prefix (prefix may be empty)."""
-    t = target.strip().rstrip("/")
-    for scheme in ("https://", "http://", "docker://"):
-        if t.startswith(scheme):
-            t = t[len(scheme):]
-    if not t:
-        raise ConfigError("the target registry is empty; pass --registry HOST[:PORT][/PREFIX]")
-    host, _, prefix = t.partition("/")
-    return host, prefix
-
-
-def mirror_repositories(sources: list[str], target: str) -> dict[str, str]:
-    """Map source repositories (``host/path``) to mirror repositories under ``target``.
-
-    The source path is kept under ``TARGET[/PREFIX]``. When two sources from different hosts would
-    land on the same path, each of them is kept apart under a directory named after its host
-    (``:`` replaced by ``-``), so nothing is ever overwritten.
-    """
-    host, prefix = split_target(target)
-    base = f"{host}/{prefix}" if prefix else host
-    by_path: dict[str, set[str]] = {}
-    for src in sources:
-        src_host, _, path = src.partition("/")
-        by_path.setdefault(path, set()).add(src_host)
-    result: dict[str, str] = {}
-    for src in sources:
-        src_host, _, path = src.partition("/")
-        if len(by_path[path]) > 1:
-            result[src] = f"{base}/{src_host.replace(':', '-')}/{path}"
-        else:
-            result[src] = f"{base}/{path}"
-    return result

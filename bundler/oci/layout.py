@@ -6,7 +6,6 @@ is always complete and correct. That is what makes an interrupted export resumab
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import itertools
 import json
@@ -16,14 +15,14 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .errors import DigestMismatchError, DiskError
+from ..errors import DigestMismatchError, disk_error
+from .mediatypes import OCI_INDEX
 
 LAYOUT_FILE = {"imageLayoutVersion": "1.0.0"}
 LAYOUT_BYTES = json.dumps(LAYOUT_FILE).encode()
-INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"
+INDEX_MEDIA_TYPE = OCI_INDEX
 REF_NAME = "org.opencontainers.image.ref.name"
 CONTAINERD_NAME = "io.containerd.image.name"
-METADATA_FILE = "bundler.json"
 
 
 _tmp_counter = itertools.count()
@@ -33,15 +32,6 @@ def _tmp_for(final: Path) -> Path:
     """A temporary name no other writer uses: two threads may store the same blob at once (a child
     manifest shared by two lists); each writes its own file and the atomic renames agree."""
     return final.with_name(f".{final.name}.{os.getpid()}.{threading.get_ident()}.{next(_tmp_counter)}.tmp")
-
-
-def disk_error(exc: OSError, what: str, path: Path) -> DiskError:
-    """Turn an OSError while writing into a user-facing error naming the thing."""
-    if exc.errno == errno.ENOSPC:
-        return DiskError(f"disk full while writing {what} to {path}", "free space there or choose another -o path")
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return DiskError(f"cannot write {what} to {path}: {exc.strerror}", "choose a writable -o path")
-    return DiskError(f"writing {what} to {path} failed: {exc}")
 
 
 class OCILayout:

@@ -1,4 +1,4 @@
-"""Manifest media types and helpers to walk them."""
+"""Manifest, config and layer media types; how to tell which one a document is."""
 
 from __future__ import annotations
 
@@ -16,6 +16,10 @@ SCHEMA1 = (
 LIST_TYPES = (DOCKER_LIST, OCI_INDEX)
 IMAGE_TYPES = (DOCKER_MANIFEST, OCI_MANIFEST)
 ACCEPT = ", ".join((OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST))
+DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
+DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
 
 
 def parse_manifest(data: bytes) -> dict[str, Any]:
@@ -38,20 +42,3 @@ def detect_media_type(data: bytes, header: str | None = None) -> str:
 
 def is_list(media_type: str) -> bool:
     return media_type in LIST_TYPES
-
-
-def children(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """Descriptors of a list's child manifests."""
-    return list(doc.get("manifests") or [])
-
-
-def blobs(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """Descriptors of an image manifest's config and layers (foreign layers with URLs excluded)."""
-    out: list[dict[str, Any]] = []
-    if doc.get("config"):
-        out.append(doc["config"])
-    for layer in doc.get("layers") or []:
-        if layer.get("urls") and "foreign" in str(layer.get("mediaType", "")):
-            continue
-        out.append(layer)
-    return out

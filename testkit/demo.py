@@ -2,7 +2,7 @@
 holding a release, additional images and a file-based operator catalog (two packages selected from it);
 then `bundler export` and `bundler import` run end to end, as an admin would type them.
 
-    python -m bundler.demo [DIR]
+    python -m testkit.demo [DIR]
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from pathlib import Path
 
 import yaml
 
+from .registry import RegistryServer
 from .synthetic import build_upstream
 from .synthetic_catalogs import build_catalog_upstream
-from .testing.registry import RegistryServer
 
 
 def _run(args: list[str]) -> None:

@@ -7,54 +7,48 @@ import json
 import os
 import shutil
 import socket
-from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from .auth import AuthStore, Credentials
-from .copy import CopyEngine, ImageJob
-from .errors import BundlerError
-from .importer import ImportOptions, ImportResult, open_bundle, plan_jobs, run_import
-from .layout import OCILayout, index_entry
-from .reference import parse
-from .transports import BundleSource, LayoutDestination
-
-Printer = Callable[[str], None]
-
-
-def default_data_dir() -> Path:
-    if os.geteuid() == 0:
-        return Path("/var/lib/bundler/quay")
-    return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "bundler" / "quay"
+from ..auth import AuthStore, Credentials
+from ..bundle import BundleSource
+from ..content.bootstrap import BootstrapRecord
+from ..engine import CopyEngine, ImageJob
+from ..errors import BundlerError
+from ..importer import ImportOptions, ImportResult, plan_jobs, run_import
+from ..oci.layout import OCILayout, index_entry
+from ..progress import BarFactory, Printer, no_bars
+from ..transport.layout import LayoutDestination
+from .stack import default_data_dir
 
 
 def stage_bootstrap_images(source: BundleSource, layout_dir: Path) -> dict[str, str]:
-    """Copy the bundle's bootstrap images (at the front of the archive) into an OCI layout without
-    reading further into the bundle; returns role -> source reference."""
-    meta = source.reader.metadata
-    boot = [e for e in meta.get("images") or [] if e["kind"] == "bootstrap"]
+    """Copy the bundle's bootstrap images (at the front of the archive) into an OCI layout without reading
+    further into the bundle; returns role -> source reference."""
+    boot = [img for img in source.metadata.images if img.kind == "bootstrap"]
     if not boot:
         return {}
     layout = OCILayout(layout_dir)
-    jobs = [ImageJob(source=parse(e["name"]).with_tag(None).with_digest(e["digest"])) for e in boot]
-    source.drain = False
-    result = CopyEngine(source, LayoutDestination(layout), workers=1).run(jobs)
+    front = source.prefix(source.metadata.bootstrap_blobs)
+    result = CopyEngine(front, LayoutDestination(layout), workers=1).run([ImageJob(img.pinned) for img in boot])
     if result.failed:
         raise BundlerError("could not stage the registry images from the bundle: " + "; ".join(result.failed.values()))
-    layout.write_index([index_entry(e["mediaType"], e["digest"], len(layout.read_blob(e["digest"])), e["source"])
-                        for e in boot])
-    return {e.get("label", e["source"]): e["source"] for e in boot}
+    layout.write_index([index_entry(img.media_type, img.digest, len(layout.read_blob(img.digest)), str(img.source))
+                        for img in boot])
+    return {img.label or str(img.source): str(img.source) for img in boot}
 
 
 def import_with_bootstrap(bundle: Path, outdir: Path, *, authfile: Path | None, workers: int, hostname: str | None,
-                          port: int, data_dir: Path | None, flavor: str, say: Printer = print) -> ImportResult:
-    from . import quay
+                          port: int, data_dir: Path | None, flavor: str, say: Printer = print,
+                          bars: BarFactory = no_bars) -> ImportResult:
+    from .. import quay
 
     data_dir = data_dir or default_data_dir()
-    source = open_bundle(bundle)
-    meta = source.reader.metadata
+    source = BundleSource.open(bundle)
+    meta = source.metadata
     staging = data_dir / "images"
     roles = stage_bootstrap_images(source, staging)
-    carried = (meta.get("extra") or {}).get("bootstrap", {}).get("flavor")
+    carried = BootstrapRecord.from_records(meta.records).flavor
     if roles and carried and carried != flavor:
         raise BundlerError(f"{bundle} carries the images of a {carried} registry, not {flavor}",
                            f"pass --flavor {carried}, or --registry to use an existing registry")
@@ -66,14 +60,14 @@ def import_with_bootstrap(bundle: Path, outdir: Path, *, authfile: Path | None, 
     images = quay.load_images_from_layout(staging, list(roles.values())) if roles else {}
     by_role = {role: images.get(ref, ref) for role, ref in roles.items()}
     host = hostname or socket.getfqdn()
-    jobs, _ = plan_jobs(list(meta.get("images") or []), f"{host}:{port}")
+    jobs, _ = plan_jobs(meta.images, f"{host}:{port}")
     orgs = sorted({job.target.split("/", 1)[0] for job in jobs})
     say(f"Bootstrapping the {flavor} registry at {host}:{port} (data in {data_dir}) ...")
     mirror = quay.bootstrap(data_dir, host, port, orgs, flavor=flavor, images=by_role or None, progress=say)
     shutil.rmtree(staging, ignore_errors=True)
     opts = ImportOptions(bundle=bundle, registry=mirror.host, outdir=outdir, authfile=None, ca_file=mirror.ca_file,
                          workers=workers, credentials=Credentials(mirror.username, mirror.password))
-    result = run_import(opts, say, source=source)
+    result = run_import(opts, say, bars, source=source)
     entries = mirror.auth_entries()
     if mirror.robots:  # the cluster pulls with the robots (one per organization), never the admin's password
         entries = {k: v for k, v in entries.items() if k != mirror.host}
@@ -87,7 +81,7 @@ def write_access_outputs(outdir: Path, ca_file: Path, entries: dict[str, dict[st
     """``ca-bundle.pem`` and ``pull-secret.json``: the input pull secret merged with the mirror's entries (0600)."""
     outdir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(ca_file, outdir / "ca-bundle.pem")
-    doc: dict = {"auths": {}}
+    doc: dict[str, Any] = {"auths": {}}
     if authfile:
         AuthStore.load(authfile)  # refuses a file that is not a pull secret, naming it
         doc = json.loads(Path(authfile).read_text())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from ..cli import app
+from bundler.cli import app
 
 _runner = CliRunner()
 

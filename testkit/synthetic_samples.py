@@ -11,8 +11,8 @@ list and an OCI index with two platforms each, plain Docker and OCI images, and 
 one digest. The release image has a real ``release-manifests/image-references`` (and
 ``release-metadata``) listing ``cluster-samples-operator`` by digest.
 
-Everything is pushed with the synthetic generator (:mod:`bundler.synthetic`) to one registry (a
-:class:`bundler.testing.registry.RegistryServer` in the tests): the sample images keep the
+Everything is pushed with the synthetic generator (:mod:`testkit.synthetic`) to one registry (a
+:class:`testkit.registry.RegistryServer` in the tests): the sample images keep the
 ``namespace/name`` shape the samples operator expects of ``registry.redhat.io`` images.
 """
 
@@ -21,8 +21,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from .registry.client import Manifest, RegistryClient
+from bundler.oci import Manifest
+from bundler.registry.client import RegistryClient
+
 from .synthetic import build_layer, push_image, push_multiarch, push_release_image
+from .writer import as_writer
 
 RELEASE_REPO = "openshift-release-dev/ocp-release"
 COMPONENT_REPO = "openshift-release-dev/ocp-v4.0-art-dev"
@@ -146,7 +149,7 @@ def build_samples_upstream(client: RegistryClient, eras: tuple[str, ...] = ("4.1
         content = f"sample {img.path}\n".encode()
         m: Manifest
         if img.path == "ubi8/python-39:1":      # a second tag on the same manifest
-            m = client.get_manifest(repo, "latest")
+            m = as_writer(client).get_manifest(repo, "latest")
             client.put_manifest(repo, tag, m)
         elif img.kind in ("docker-list", "oci-index"):
             arches = ("amd64", "arm64") if img.kind == "docker-list" else ("amd64", "s390x")

@@ -1,69 +1,14 @@
-"""Everything the install needs, rendered from one mapping (source repository -> mirror repository):
-install-config ``imageContentSources`` / ``imageDigestSources``, ICSP, IDMS, ITMS, mapping.txt and
-a containers-registries.conf(5) drop-in. Content modules (samples, operators) add their own files
-through ``render_outputs(octx)``.
-"""
+"""The install's mirror configuration, rendered from one mapping (source repository -> mirror repository):
+install-config ``imageContentSources`` / ``imageDigestSources``, ICSP, IDMS, ITMS, ``mapping.txt`` and a
+containers-registries.conf(5) drop-in."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import yaml
+from .context import MirroredImage, OutputContext
 
-from .reference import Reference
-
-EXTRA_RENDERERS = ("bundler.content.samples", "bundler.content.operators")
 RESOURCE_NAME = "bundler"
-
-
-@dataclass
-class MirroredImage:
-    """One carried image and where it now lives."""
-
-    kind: str
-    source: Reference
-    digest: str
-    mirror_repo: str
-    tags: list[str] = field(default_factory=list)
-    label: str = ""
-    rebuilt_from: str | None = None
-    entry: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def mirror_by_digest(self) -> str:
-        return f"{self.mirror_repo}@{self.digest}"
-
-    @property
-    def by_tag(self) -> bool:
-        return self.source.tag is not None
-
-    @property
-    def mirror_ref(self) -> str:
-        """The mirror reference in the same form as the source reference."""
-        return f"{self.mirror_repo}:{self.source.tag}" if self.source.tag else self.mirror_by_digest
-
-
-@dataclass
-class OutputContext:
-    outdir: Path
-    registry: str
-    images: list[MirroredImage]
-    metadata: dict[str, Any]
-    extra: dict[str, Any] = field(default_factory=dict)
-    written: list[Path] = field(default_factory=list)
-
-    def write(self, name: str, text: str, mode: int = 0o644) -> Path:
-        path = self.outdir / name
-        path.write_text(text)
-        path.chmod(mode)
-        self.written.append(path)
-        return path
-
-    def write_yaml(self, name: str, docs: Any) -> Path:
-        docs = docs if isinstance(docs, list) else [docs]
-        return self.write(name, yaml.safe_dump_all(docs, sort_keys=False, default_flow_style=False))
 
 
 def repository_mirrors(images: list[MirroredImage], tag_only: bool = False) -> list[dict[str, Any]]:
@@ -79,7 +24,7 @@ def repository_mirrors(images: list[MirroredImage], tag_only: bool = False) -> l
     return [{"mirrors": pairs[src], "source": src} for src in sorted(pairs)]
 
 
-def render_core(octx: OutputContext) -> None:
+def render_mirrors(octx: OutputContext) -> None:
     digest_rules = repository_mirrors(octx.images)
     tag_rules = repository_mirrors(octx.images, tag_only=True)
     octx.write_yaml("imageContentSources.yaml", {"imageContentSources": digest_rules})
@@ -128,15 +73,3 @@ def registries_conf(rules: list[dict[str, Any]], tag_sources: set[str]) -> str:
         for mirror in rule["mirrors"]:
             out += ["[[registry.mirror]]", f'location = "{mirror}"', ""]
     return "\n".join(out)
-
-
-def render_all(octx: OutputContext) -> list[Path]:
-    octx.outdir.mkdir(parents=True, exist_ok=True)
-    render_core(octx)
-    from .content import optional_modules
-
-    for module in optional_modules(EXTRA_RENDERERS):
-        renderer = getattr(module, "render_outputs", None)
-        if renderer is not None:
-            renderer(octx)
-    return octx.written

@@ -15,19 +15,19 @@ Docker schema2 and OCI manifests, a Docker manifest list and an OCI index. What 
 * with ``multi_release=True`` also ``ocp-release:<version>-multi``: a manifest list of per-arch release
   images (amd64, arm64) whose image-references point at manifest-list digests of the components.
 
-Run ``python -m bundler.synthetic --help`` for the command line.
+Layers are made with bundler's one layer builder (:mod:`bundler.oci.layer`); everything is pushed with
+:mod:`testkit.writer`, never with bundler's own registry client.
+
+Run ``python -m testkit.synthetic --help`` for the command line.
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
 import hashlib
-import io
 import json
 import random
 import sys
-import tarfile
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -37,21 +37,25 @@ from typing import Any
 
 import yaml
 
-from . import mediatypes
-from .registry.client import Manifest, RegistryClient, sha256_digest
+from bundler.oci import Manifest, mediatypes, sha256_digest
+from bundler.oci.layer import File
+from bundler.oci.layer import Layer as Layer
+from bundler.oci.layer import build_layer as _build_layer
+from bundler.oci.platform import GO_TO_RELEASE as GOARCH_TO_RELEASE
+from bundler.oci.platform import VARIANTS
+from bundler.registry.client import RegistryClient
+
+from .writer import Writer, WriterError, as_writer
 
 MTIME = 1577836800  # 2020-01-01T00:00:00Z: every tar entry, so layers are byte-reproducible
 CREATED = "2020-01-01T00:00:00Z"
 RELEASE_REPO = "openshift-release-dev/ocp-release"
 COMPONENT_REPO = "openshift-release-dev/ocp-v4.0-art-dev"
 
-DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
-DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
-OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
-OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
-
-GOARCH_TO_RELEASE = {"amd64": "x86_64", "arm64": "aarch64", "ppc64le": "ppc64le", "s390x": "s390x"}
-VARIANTS = {"arm64": "v8"}
+DOCKER_CONFIG = mediatypes.DOCKER_CONFIG
+DOCKER_LAYER = mediatypes.DOCKER_LAYER
+OCI_CONFIG = mediatypes.OCI_CONFIG
+OCI_LAYER = mediatypes.OCI_LAYER
 
 # Real payload tag names, in the order they are used; more components get generated names.
 COMPONENT_NAMES = [
@@ -73,51 +77,13 @@ INDEX_COMPONENT = "oci-index-tool"
 
 # -- layers and images ---------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Layer:
-    """A gzip-compressed tar layer: its bytes, digest (of the gzip) and diff_id (of the tar)."""
-
-    data: bytes
-    diff_id: str
-    created_by: str = "COPY files /"
-
-    @property
-    def digest(self) -> str:
-        return sha256_digest(self.data)
-
-    @property
-    def size(self) -> int:
-        return len(self.data)
-
-
-def _tar_bytes(files: Mapping[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        dirs: set[str] = set()
-        for path in sorted(files):
-            clean = path.strip("/")
-            parts = clean.split("/")
-            for i in range(1, len(parts)):
-                d = "/".join(parts[:i])
-                if d not in dirs:
-                    dirs.add(d)
-                    tar.addfile(_info(d + "/", tarfile.DIRTYPE, 0o755))
-            data = files[path]
-            executable = "/bin/" in "/" + clean or clean.startswith("bin/")
-            info = _info(clean, tarfile.REGTYPE, 0o755 if executable else 0o644, len(data))
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-
-
-def _info(name: str, kind: bytes, mode: int, size: int = 0) -> tarfile.TarInfo:
-    info = tarfile.TarInfo(name)
-    info.type = kind
-    info.mode = mode
-    info.size = size
-    info.mtime = MTIME
-    info.uid = info.gid = 0
-    info.uname = info.gname = "root"
-    return info
+def _files(files: Mapping[str, bytes]) -> dict[str, bytes | File]:
+    """Paths under ``bin/`` are executables (0755)."""
+    out: dict[str, bytes | File] = {}
+    for path, data in files.items():
+        clean = path.strip("/")
+        out[path] = File(data, 0o755) if ("/bin/" in "/" + clean or clean.startswith("bin/")) else data
+    return out
 
 
 def make_layer(files: Mapping[str, bytes], compresslevel: int = 6) -> tuple[bytes, str]:
@@ -126,16 +92,12 @@ def make_layer(files: Mapping[str, bytes], compresslevel: int = 6) -> tuple[byte
     Parent directories get entries; paths under ``bin/`` are mode 0755. A file named ``.wh.<name>``
     is an ordinary whiteout entry.
     """
-    raw = _tar_bytes(files)
-    out = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=compresslevel) as gz:
-        gz.write(raw)
-    return out.getvalue(), sha256_digest(raw)
+    layer = build_layer(files, compresslevel=compresslevel)
+    return layer.gz, layer.diff_id
 
 
 def build_layer(files: Mapping[str, bytes], created_by: str = "COPY files /", compresslevel: int = 6) -> Layer:
-    data, diff_id = make_layer(files, compresslevel)
-    return Layer(data, diff_id, created_by)
+    return _build_layer(_files(files), created_by=created_by, mtime=MTIME, compresslevel=compresslevel)
 
 
 def random_bytes(seed: str | int, size: int) -> bytes:
@@ -176,34 +138,35 @@ class PushStats:
 _DEFAULT_STATS: dict[int, PushStats] = {}
 
 
-def _stats_for(client: RegistryClient, stats: PushStats | None) -> PushStats:
+def _stats_for(client: RegistryClient | Writer, stats: PushStats | None) -> PushStats:
     if stats is not None:
         return stats
     return _DEFAULT_STATS.setdefault(id(client), PushStats())
 
 
-def push_blob(client: RegistryClient, repo: str, data: bytes, stats: PushStats | None = None) -> str:
+def push_blob(client: RegistryClient | Writer, repo: str, data: bytes, stats: PushStats | None = None) -> str:
     """Upload ``data`` unless the repo has it (mounting it from another repo where possible)."""
     st = _stats_for(client, stats)
+    writer = as_writer(client)
     digest = sha256_digest(data)
     with st._lock:
         st.blobs[digest] = len(data)
         if (repo, digest) in st._present:
             return digest
         source = st.where.get(digest)
-    if not client.has_blob(repo, digest):
-        mounted = source is not None and source != repo and client.mount_blob(repo, digest, source)
+    if not writer.has_blob(repo, digest):
+        mounted = source is not None and source != repo and writer.mount_blob(repo, digest, source)
         if not mounted:
-            client.push_blob(repo, digest, len(data), lambda: io.BytesIO(data))
+            writer.push_blob(repo, digest, len(data), lambda: data)
     with st._lock:
         st._present.add((repo, digest))
         st.where.setdefault(digest, repo)
     return digest
 
 
-def _put(client: RegistryClient, repo: str, ref: str | None, m: Manifest, stats: PushStats | None) -> Manifest:
+def _put(client: RegistryClient | Writer, repo: str, ref: str | None, m: Manifest, stats: PushStats | None) -> Manifest:
     st = _stats_for(client, stats)
-    client.put_manifest(repo, ref or m.digest, m)
+    as_writer(client).put_manifest(repo, ref or m.digest, m)
     with st._lock:
         st.manifests[m.digest] = len(m.data)
     return m
@@ -232,7 +195,7 @@ def image_config(layers: Sequence[Layer], *, arch: str = "amd64", os_name: str =
 
 
 def push_image(
-    client: RegistryClient,
+    client: RegistryClient | Writer,
     repo: str,
     tag: str | None,
     files: Mapping[str, bytes] | None = None,
@@ -260,7 +223,7 @@ def push_image(
     if not all_layers:
         raise ValueError("an image needs at least one layer (pass files, layers or base_layers)")
     for layer in all_layers:
-        push_blob(client, repo, layer.data, stats)
+        push_blob(client, repo, layer.gz, stats)
     config = json.dumps(image_config(all_layers, arch=arch, os_name=os_name, labels=labels, env=env, cmd=cmd,
                                      variant=variant), separators=(",", ":"), sort_keys=False).encode()
     config_digest = push_blob(client, repo, config, stats)
@@ -277,7 +240,7 @@ def push_image(
 
 
 def push_index(
-    client: RegistryClient,
+    client: RegistryClient | Writer,
     repo: str,
     tag: str | None,
     children: Iterable[tuple[Manifest, Mapping[str, str]]],
@@ -311,7 +274,7 @@ def platform(arch: str, os_name: str = "linux") -> dict[str, str]:
 
 
 def push_multiarch(
-    client: RegistryClient,
+    client: RegistryClient | Writer,
     repo: str,
     tag: str | None,
     files_for_arch: Mapping[str, Mapping[str, bytes]],
@@ -519,7 +482,7 @@ def _release_metadata(version: str, arch: str | None = None) -> dict[str, Any]:
 
 
 def push_release_image(
-    client: RegistryClient,
+    client: RegistryClient | Writer,
     repo: str,
     tag: str | None,
     version: str,
@@ -550,7 +513,7 @@ def push_release_image(
 
 
 def build_upstream(
-    client: RegistryClient,
+    client: RegistryClient | Writer,
     *,
     version: str = "4.4.5",
     components: int = 12,
@@ -590,7 +553,7 @@ def build_upstream(
                 "com.redhat.component": f"{name}-container", "version": version}
 
     # the shared base goes up once before the workers start, so they find it instead of racing
-    push_blob(client, COMPONENT_REPO, bases["amd64"][0].data, stats)
+    push_blob(client, COMPONENT_REPO, bases["amd64"][0].gz, stats)
 
     def single(name: str) -> tuple[str, Manifest]:
         return name, push_image(client, COMPONENT_REPO, None, files(name, "amd64"), base_layers=bases["amd64"],
@@ -654,7 +617,7 @@ def build_upstream(
     return up
 
 
-def _build_multi(client: RegistryClient, up: Upstream, amd64: Mapping[str, Manifest], bases: Mapping[str, list[Layer]],
+def _build_multi(client: RegistryClient | Writer, up: Upstream, amd64: Mapping[str, Manifest], bases: Mapping[str, list[Layer]],
                  files: Any, labels: Any, seed: int, stats: PushStats, compresslevel: int = 1) -> None:
     """``<version>-multi``: components as amd64+arm64 lists, per-arch release images, one list over them."""
 
@@ -685,10 +648,10 @@ def _build_multi(client: RegistryClient, up: Upstream, amd64: Mapping[str, Manif
 # -- command line ------------------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> int:
-    from .auth import AuthStore
-    from .errors import BundlerError
+    from bundler.auth import AuthStore
+    from bundler.errors import BundlerError
 
-    parser = argparse.ArgumentParser(prog="python -m bundler.synthetic",
+    parser = argparse.ArgumentParser(prog="python -m testkit.synthetic",
                                      description="Push a synthetic OpenShift release and additional images into a registry.")
     parser.add_argument("--registry", required=True, help="HOST:PORT of the registry to push into")
     parser.add_argument("--ca-file", help="PEM CA certificate of the registry")
@@ -709,14 +672,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
     try:
-        auth = AuthStore.load(args.authfile) if args.authfile else AuthStore()
-        client = RegistryClient(args.registry, auth, ca_file=args.ca_file, plain_http=args.plain_http,
-                                retries=args.retries)
-        up = build_upstream(client, version=args.version, components=args.components, layer_size=args.layer_size,
+        creds = (AuthStore.load(args.authfile) if args.authfile else AuthStore()).lookup(args.registry)
+        writer = Writer(args.registry, username=creds.username if creds else None,
+                        password=creds.password if creds else None, ca_file=args.ca_file,
+                        plain_http=args.plain_http, retries=args.retries)
+        up = build_upstream(writer, version=args.version, components=args.components, layer_size=args.layer_size,
                             seed=args.seed, host_in_refs=args.host_in_refs, base_size=args.base_size,
                             multi_release=args.multi_release, workers=args.workers,
                             compresslevel=args.compress_level)
-    except BundlerError as exc:
+    except (BundlerError, WriterError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     if args.json:

@@ -37,7 +37,9 @@ from typing import Any
 
 import yaml
 
-from .registry.client import Manifest, RegistryClient
+from bundler.oci import Manifest
+from bundler.registry.client import RegistryClient
+
 from .synthetic import build_layer, platform, push_image, push_index, random_bytes
 
 FBC_REPO = "catalogs/fbc-index"

@@ -1,0 +1,53 @@
+"""What every ``bundler`` command shares: one error wrapper (one clear message, a non-zero exit, the cause
+with ``-v``), progress bars on a terminal, and printing."""
+
+from __future__ import annotations
+
+import functools
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+from tqdm import tqdm
+
+from .errors import BundlerError
+from .progress import Bar, BarFactory, no_bars
+
+F = TypeVar("F", bound=Callable[..., Any])
+EXIT_FAILED = 1
+EXIT_PARTIAL = 2
+VERBOSE = {"on": False}
+
+
+def err(text: str) -> None:
+    typer.echo(text, err=True)
+
+
+def user_errors(fn: F) -> F:
+    """Turn BundlerErrors into one clear message and a non-zero exit; with ``-v`` also the chain of causes."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except BundlerError as exc:
+            if VERBOSE["on"] and exc.__cause__ is not None:
+                err("".join(traceback.format_exception(exc.__cause__)).rstrip())
+            err(f"error: {exc}")
+            raise typer.Exit(EXIT_FAILED) from None
+        except KeyboardInterrupt:
+            err("interrupted: re-run the same command to resume")
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _tqdm_bar(name: str, total: int) -> Bar:
+    return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=name, file=sys.stderr)  # type: ignore[no-any-return]
+
+
+def terminal_bars() -> BarFactory:
+    """tqdm bars on stderr when it is a terminal, else none."""
+    return _tqdm_bar if sys.stderr.isatty() else no_bars

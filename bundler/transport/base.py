@@ -1,0 +1,81 @@
+"""The one Source and the one Destination protocol, and the capabilities a transport states.
+
+A *target* is a repository path at the destination (``ocp4/openshift-release-dev/ocp-release``); a
+layout or bundle destination has one blob store and ignores it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import NamedTuple, Protocol, runtime_checkable
+
+from ..oci import Descriptor, Manifest, Reference, Repository
+
+
+@dataclass(frozen=True)
+class SourceCaps:
+    sequential: bool = False
+    """Blobs come only in the source's own order, once (a bundle read as a stream): the engine takes them
+    from :meth:`SequentialSource.stream_blobs` instead of asking for each."""
+
+
+@dataclass(frozen=True)
+class DestinationCaps:
+    mounts: bool = False
+    """Can place a blob it already holds into another repository without the bytes."""
+    reads_back: bool = False
+    """Can give back a blob it received (a sequential source's blob for a repository that refused a mount)."""
+
+
+class Source(Protocol):
+    caps: SourceCaps
+
+    def get_manifest(self, ref: Reference) -> Manifest:
+        """The manifest ``ref`` names (by tag or digest); a digest reference is verified."""
+        ...
+
+    def open_blob(self, repo: Repository, desc: Descriptor) -> Iterator[bytes]:
+        """The blob's bytes, checked against ``desc.digest`` while they stream (an error at the end)."""
+        ...
+
+
+class BlobStream(NamedTuple):
+    digest: str
+    size: int
+    chunks: Iterator[bytes]
+
+
+@runtime_checkable
+class SequentialSource(Source, Protocol):
+    def stream_blobs(self) -> Iterator[BlobStream]:
+        """Every blob in the source's order, each verified as it is read; consume each before the next."""
+        ...
+
+
+class Destination(Protocol):
+    caps: DestinationCaps
+
+    def has_blob(self, target: str, desc: Descriptor) -> bool: ...
+
+    def put_blob(self, target: str, desc: Descriptor, chunks: Iterator[bytes]) -> None:
+        """Store the blob; it must be consumed to its end (where the digest is checked)."""
+        ...
+
+    def mount_blob(self, target: str, desc: Descriptor, from_target: str) -> bool:
+        """True when the destination placed the blob from ``from_target``; False to send the bytes."""
+        ...
+
+    def read_blob(self, target: str, desc: Descriptor) -> Iterator[bytes]:
+        """A blob this destination holds (only with ``caps.reads_back``)."""
+        ...
+
+    def has_manifest(self, target: str, manifest: Manifest, tag: str | None) -> bool: ...
+
+    def put_manifest(self, target: str, manifest: Manifest, tag: str | None) -> None:
+        """Store the manifest byte-exact under ``tag`` (or by its digest when None)."""
+        ...
+
+    def commit(self) -> None:
+        """Everything was written: make it durable and whole (a bundle packs; a registry has nothing to do)."""
+        ...

@@ -1,0 +1,40 @@
+"""Several places seen as one source: local stores first (images built while planning, blobs an earlier
+run kept), then the upstream. With ``keep``, every blob read from the upstream is also kept in that layout
+as it streams (complete and verified, or not at all), so what planners read is never fetched twice.
+Built once, at construction: whether a source keeps what it reads never changes during a run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Protocol
+
+from ..oci import Descriptor, Manifest, Reference, Repository
+from ..oci.layout import OCILayout
+from .base import Source, SourceCaps
+
+
+class LocalStore(Source, Protocol):
+    def has_blob(self, digest: str, size: int = -1) -> bool: ...
+
+
+class OverlaySource:
+    caps = SourceCaps()
+
+    def __init__(self, upstream: Source, local: Sequence[LocalStore] = (), keep: OCILayout | None = None) -> None:
+        self.upstream = upstream
+        self.local = list(local)
+        self.keep = keep
+
+    def get_manifest(self, ref: Reference) -> Manifest:
+        if ref.digest:
+            for store in self.local:
+                if store.has_blob(ref.digest):
+                    return store.get_manifest(ref)
+        return self.upstream.get_manifest(ref)
+
+    def open_blob(self, repo: Repository, desc: Descriptor) -> Iterator[bytes]:
+        for store in self.local:
+            if store.has_blob(desc.digest, desc.size):
+                return store.open_blob(repo, desc)
+        chunks = self.upstream.open_blob(repo, desc)
+        return self.keep.tee_blob(desc.digest, chunks) if self.keep is not None else chunks
