@@ -62,7 +62,7 @@ class AuthStore:
         except FileNotFoundError:
             raise ConfigError(f"auth file {p} does not exist") from None
         except (OSError, ValueError) as exc:
-            raise ConfigError(f"auth file {p} is not readable JSON: {exc}") from None
+            raise ConfigError(f"auth file {p} is not readable JSON: {exc}") from exc
         auths = doc.get("auths") if isinstance(doc, dict) else None
         if not isinstance(auths, dict):
             raise ConfigError(f"auth file {p} has no \"auths\" object (expected a pull secret / auth.json)")

@@ -151,7 +151,7 @@ class _Reader:
         try:
             return parse(text)
         except ConfigError as exc:
-            raise self.error(fpath, exc.message) from None
+            raise self.error(fpath, exc.message) from exc
 
     def only(self, doc: dict[str, Any], fpath: str, known: set[str]) -> None:
         for key in doc:
@@ -168,7 +168,7 @@ def load(path: str | Path) -> ImageSetConfig:
     except FileNotFoundError:
         raise ConfigError(f"ImageSetConfiguration {p} does not exist") from None
     except OSError as exc:
-        raise ConfigError(f"cannot read ImageSetConfiguration {p}: {exc.strerror}") from None
+        raise ConfigError(f"cannot read ImageSetConfiguration {p}: {exc.strerror}") from exc
     return loads(text, p)
 
 
@@ -179,7 +179,7 @@ def loads(text: str, path: Path = Path("<imageset>")) -> ImageSetConfig:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{path}{line}: not valid YAML: {problem}") from None
+        raise ConfigError(f"{path}{line}: not valid YAML: {problem}") from exc
     r = _Reader(path, text)
     if not isinstance(doc, dict):
         raise ConfigError(f"{path}: not an ImageSetConfiguration (expected a YAML mapping)")

@@ -94,9 +94,9 @@ class ArchiveReader:
         try:
             self._tar = tarfile.open(fileobj=self._zr, mode="r|", bufsize=READ_AHEAD)
         except tarfile.ReadError as exc:
-            raise BundleError(f"{self.bundle} is not a bundle (not a tar stream: {exc})") from None
+            raise BundleError(f"{self.bundle} is not a bundle (not a tar stream: {exc})") from exc
         except (BundleError, *STREAM_ERRORS) as exc:
-            raise self.corrupt(exc) from None
+            raise self.corrupt(exc) from exc
         self.front: dict[str, bytes] = {}
         self._pending: tarfile.TarInfo | None = None
         self._read_front()
@@ -136,7 +136,7 @@ class ArchiveReader:
         try:
             return self._tar.next()
         except (BundleError, *STREAM_ERRORS) as exc:
-            raise self.corrupt(exc) from None
+            raise self.corrupt(exc) from exc
 
     def _read_front(self) -> None:
         while True:
@@ -168,7 +168,7 @@ class ArchiveReader:
             while self._reader.read(1 << 20):
                 pass
         except (zstandard.ZstdError, OSError) as exc:
-            raise BundleError(f"bundle is corrupt at its end ({self._reader.current.name}): {exc}") from None
+            raise BundleError(f"bundle is corrupt at its end ({self._reader.current.name}): {exc}") from exc
 
     def close(self) -> None:
         self._reader.close()
@@ -189,7 +189,7 @@ class _Guarded(io.RawIOBase):
         try:
             return self.fh.read(n)
         except (BundleError, *STREAM_ERRORS) as exc:
-            raise self.owner.corrupt(exc) from None
+            raise self.owner.corrupt(exc) from exc
 
     def readinto(self, b: Any) -> int:
         data = self.read(len(b))

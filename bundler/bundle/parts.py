@@ -77,7 +77,7 @@ class PartWriter(io.RawIOBase):
         try:
             self._fh = open(path, "wb")
         except OSError as exc:
-            raise disk_error(exc, "the bundle", path) from None
+            raise disk_error(exc, "the bundle", path) from exc
         self._hash = hashlib.sha256()
         self._written = 0
 
@@ -114,7 +114,7 @@ class PartWriter(io.RawIOBase):
                 if self.split and self._written >= self.split:
                     self._close_current()
         except OSError as exc:
-            raise disk_error(exc, "the bundle", self._tmp_name(self._index)) from None
+            raise disk_error(exc, "the bundle", self._tmp_name(self._index)) from exc
 
     def finish(self) -> list[tuple[Path, str]]:
         """Close the last part, rename every part into place, write BUNDLE.sha256."""

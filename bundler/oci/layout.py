@@ -46,7 +46,7 @@ class OCILayout:
                 if not marker.exists():
                     marker.write_bytes(LAYOUT_BYTES)
             except OSError as exc:
-                raise disk_error(exc, "the OCI layout", self.root) from None
+                raise disk_error(exc, "the OCI layout", self.root) from exc
 
     def blob_path(self, digest: str) -> Path:
         algo, _, hexpart = digest.partition(":")
@@ -78,7 +78,7 @@ class OCILayout:
             os.replace(tmp, final)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
-            raise disk_error(exc, f"blob {digest}", final) from None
+            raise disk_error(exc, f"blob {digest}", final) from exc
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
@@ -101,7 +101,7 @@ class OCILayout:
             if complete:
                 os.replace(tmp, final)
         except OSError as exc:
-            raise disk_error(exc, f"blob {digest}", final) from None
+            raise disk_error(exc, f"blob {digest}", final) from exc
         finally:
             if not complete:
                 tmp.unlink(missing_ok=True)
@@ -133,7 +133,7 @@ class OCILayout:
             os.replace(tmp, p)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
-            raise disk_error(exc, name, p) from None
+            raise disk_error(exc, name, p) from exc
 
     def write_index(self, entries: list[dict[str, Any]]) -> None:
         self.write_json("index.json", index_doc(entries))

@@ -87,7 +87,7 @@ def _quay_login(client: QuayClient, data_dir: Path, admin: str, creds: dict[str,
     except QuayAPIError as exc:
         raise BundlerError(f"Quay at {client.base} already has users and {admin} cannot sign in ({exc.message})",
                            f"the admin password is kept in {data_dir / CREDENTIALS_FILE}; if Quay's database "
-                           "outlived that file, `bundler quay down --purge` and start over") from None
+                           "outlived that file, `bundler quay down --purge` and start over") from exc
     creds["initialized"] = True
     save_credentials(data_dir, creds)
     progress(f"signed in to Quay as {admin}")

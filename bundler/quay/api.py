@@ -81,7 +81,7 @@ class QuayClient:
             resp = self.http.request(method, self.base + path, json=json_body, headers=self._headers(),
                                      timeout=self.timeout)
         except requests.RequestException as exc:
-            raise QuayAPIError(f"{method} {path} on {self.base} failed: {type(exc).__name__}: {exc}") from None
+            raise QuayAPIError(f"{method} {path} on {self.base} failed: {type(exc).__name__}: {exc}") from exc
         nxt = resp.headers.get("X-Next-CSRF-Token")
         if nxt and not self.token:
             self.csrf = nxt

@@ -64,7 +64,7 @@ def up(
         reg = bootstrap(d, host, p, list(org), flavor=chosen, bind_address=bind_address, db=db, name=name,
                         progress=lambda m: typer.echo(m, err=True))
     except BundlerError as exc:
-        raise _fail(exc) from None
+        raise _fail(exc) from exc
     typer.echo(f"registry:    {reg.host} ({chosen})")
     typer.echo(f"CA bundle:   {reg.ca_file}  (trust it; install-config additionalTrustBundle)")
     typer.echo(f"push as:     {reg.username}  (password in {d / CREDENTIALS_FILE})")
@@ -83,7 +83,7 @@ def down(
     try:
         stack_down(d, purge=purge)
     except BundlerError as exc:
-        raise _fail(exc) from None
+        raise _fail(exc) from exc
     typer.echo(f"stopped; {'purged ' + str(d) if purge else 'data kept in ' + str(d)}")
 
 
@@ -97,7 +97,7 @@ def status(
     try:
         st = stack_status(d)
     except BundlerError as exc:
-        raise _fail(exc) from None
+        raise _fail(exc) from exc
     if as_json:
         typer.echo(json.dumps(st, indent=2, sort_keys=True))
     elif not st.get("configured"):

@@ -61,7 +61,7 @@ def load_images_from_layout(layout_dir: Path, refs: list[str]) -> dict[str, str]
     try:
         index = json.loads((layout_dir / "index.json").read_text())
     except (OSError, ValueError) as exc:
-        raise BundlerError(f"{layout_dir} is not an OCI layout: {exc}") from None
+        raise BundlerError(f"{layout_dir} is not an OCI layout: {exc}") from exc
     entries = index.get("manifests") or []
     out: dict[str, str] = {}
     for ref in refs:

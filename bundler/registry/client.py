@@ -87,13 +87,13 @@ class RegistryClient:
                 raise RegistryError(
                     f"TLS verification failed for {self.registry}: {tls_failure(exc)}",
                     "pass --ca-file with the registry's CA certificate (PEM), or set SSL_CERT_FILE",
-                ) from None
+                ) from exc
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
                 if last:
                     raise RegistryError(
                         f"cannot reach registry {self.registry}: {_short(exc)}",
                         "check the host name, port and that the registry is running",
-                    ) from None
+                    ) from exc
                 log.debug("retrying %s %s after %s", method, url, exc)
                 time.sleep(delay)
                 delay = min(delay * 2, 8)
@@ -303,7 +303,7 @@ class RegistryClient:
                 yield chunk
             complete = True
         except requests.exceptions.RequestException as exc:
-            raise RegistryError(f"download of blob {digest} from {self.registry}/{repo} broke: {_short(exc)}") from None
+            raise RegistryError(f"download of blob {digest} from {self.registry}/{repo} broke: {_short(exc)}") from exc
         finally:
             if complete:
                 resp.raw.release_conn()  # fully read: the connection goes back to the pool (close() would drop it)

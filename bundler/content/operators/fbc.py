@@ -93,7 +93,7 @@ def load_objects(files: dict[str, bytes], root: str) -> list[tuple[str, dict[str
         try:
             docs = decode_objects(text)
         except (ValueError, yaml.YAMLError) as exc:
-            raise BundlerError(f"catalog file /{prefix}{path} is neither a JSON stream nor YAML: {exc}") from None
+            raise BundlerError(f"catalog file /{prefix}{path} is neither a JSON stream nor YAML: {exc}") from exc
         for doc in docs:
             if not isinstance(doc, dict):
                 raise BundlerError(f"catalog file /{prefix}{path} holds a non-object document")

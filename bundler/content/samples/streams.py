@@ -74,7 +74,7 @@ def _load(path: str, data: bytes) -> Any:
     try:
         return yaml.safe_load(data)
     except yaml.YAMLError as exc:
-        raise BundlerError(f"/{path} is neither JSON nor YAML: {exc}") from None
+        raise BundlerError(f"/{path} is neither JSON nor YAML: {exc}") from exc
 
 
 def stream_docs(doc: Any) -> list[dict[str, Any]]:
@@ -125,7 +125,7 @@ def read_images_file(path: Path) -> list[Reference]:
     except FileNotFoundError:
         raise ConfigError(f"mirror.samples.imagesFile {path} does not exist") from None
     except OSError as exc:
-        raise ConfigError(f"cannot read mirror.samples.imagesFile {path}: {exc.strerror}") from None
+        raise ConfigError(f"cannot read mirror.samples.imagesFile {path}: {exc.strerror}") from exc
     out: list[Reference] = []
     for n, line in enumerate(text.splitlines(), 1):
         line = line.split("#", 1)[0].strip()
@@ -134,7 +134,7 @@ def read_images_file(path: Path) -> list[Reference]:
         try:
             out.append(parse(line))
         except ConfigError as exc:
-            raise ConfigError(f"{path} line {n}: {exc.message}") from None
+            raise ConfigError(f"{path} line {n}: {exc.message}") from exc
     return out
 
 
