@@ -140,52 +140,81 @@ def bundle_version(doc: dict[str, Any]) -> str | None:
     return None
 
 
+def _bundle(doc: dict[str, Any]) -> Bundle:
+    """An ``olm.bundle``: its image, version, related images (empty entries counted: the 2020 bug) and CSV."""
+    csv = bundle_csv(doc)
+    related: list[str] = []
+    empty = 0
+    for item in doc.get("relatedImages") or []:
+        image = (item or {}).get("image") if isinstance(item, dict) else None
+        if not (isinstance(image, str) and image.strip()):
+            empty += 1
+        elif image.strip() not in related:
+            related.append(image.strip())
+    if csv is not None:
+        empty = max(empty, related_from_csv(csv)[1])
+    return Bundle(name=str(_ci(doc, "name") or ""), package=str(_ci(doc, "package") or ""),
+                  image=str(doc.get("image") or ""), version=bundle_version(doc), related=related,
+                  empty_related=empty, csv=csv)
+
+
+def _channel(doc: dict[str, Any]) -> Channel:
+    entries = [Entry(name=str(e.get("name")), replaces=e.get("replaces") or None,
+                     skips=[str(s) for s in e.get("skips") or []], skip_range=e.get("skipRange") or None)
+               for e in doc.get("entries") or [] if isinstance(e, dict) and e.get("name")]
+    return Channel(str(_ci(doc, "name") or ""), str(_ci(doc, "package") or ""), entries)
+
+
 def parse(objects: list[tuple[str, dict[str, Any]]], location: str = "/configs") -> Catalog:
-    """Build the model from decoded FBC objects."""
+    """Build the model from decoded FBC objects (channels after packages, whatever the file order)."""
     cat = Catalog(format=FORMAT_FBC, location=location, fbc_objects=objects)
-    channels: list[dict[str, Any]] = []
+    channels: list[Channel] = []
     for _, doc in objects:
         schema = _ci(doc, "schema")
         if schema == "olm.package":
             name = str(_ci(doc, "name") or "")
-            cat.packages.setdefault(name, Package(name))
-            cat.packages[name].default_channel = str(doc.get("defaultChannel") or "")
+            cat.packages.setdefault(name, Package(name)).default_channel = str(doc.get("defaultChannel") or "")
         elif schema == "olm.channel":
-            channels.append(doc)
+            channels.append(_channel(doc))
         elif schema == "olm.bundle":
-            pkg = str(_ci(doc, "package") or "")
-            name = str(_ci(doc, "name") or "")
-            csv = bundle_csv(doc)
-            related: list[str] = []
-            empty = 0
-            for item in doc.get("relatedImages") or []:
-                image = (item or {}).get("image") if isinstance(item, dict) else None
-                if isinstance(image, str) and image.strip():
-                    if image.strip() not in related:
-                        related.append(image.strip())
-                else:
-                    empty += 1
-            if csv is not None:
-                from_csv, aliased = related_from_csv(csv)
-                empty = max(empty, aliased)
-            cat.bundles[(pkg, name)] = Bundle(
-                name=name, package=pkg, image=str(doc.get("image") or ""),
-                version=bundle_version(doc), related=related, empty_related=empty, csv=csv,
-            )
-    for doc in channels:
-        pkg = str(_ci(doc, "package") or "")
-        name = str(_ci(doc, "name") or "")
-        entries = [
-            Entry(
-                name=str(e.get("name")),
-                replaces=e.get("replaces") or None,
-                skips=[str(s) for s in e.get("skips") or []],
-                skip_range=e.get("skipRange") or None,
-            )
-            for e in doc.get("entries") or [] if isinstance(e, dict) and e.get("name")
-        ]
-        cat.packages.setdefault(pkg, Package(pkg)).channels[name] = Channel(name, pkg, entries)
+            b = _bundle(doc)
+            cat.bundles[(b.package, b.name)] = b
+    for ch in channels:
+        cat.packages.setdefault(ch.package, Package(ch.package)).channels[ch.name] = ch
     return cat
+
+
+def _kept_deprecations(doc: dict[str, Any], pkg: str, channels: dict[str, list[str]],
+                       kept_bundles: set[tuple[str, str]]) -> dict[str, Any]:
+    """An ``olm.deprecations`` without entries for dropped bundles or channels."""
+    entries = []
+    for e in doc.get("entries") or []:
+        ref = e.get("reference") or {}
+        if ref.get("schema") == "olm.bundle" and (pkg, ref.get("name")) not in kept_bundles:
+            continue
+        if ref.get("schema") == "olm.channel" and ref.get("name") not in channels:
+            continue
+        entries.append(e)
+    return {**doc, "entries": entries}
+
+
+def _kept(doc: dict[str, Any], pkg: str, channels: dict[str, dict[str, list[str]]], defaults: dict[str, str],
+          kept_bundles: set[tuple[str, str]]) -> dict[str, Any] | None:
+    """One object as the pruned catalog has it, or None when it is dropped."""
+    schema = _ci(doc, "schema")
+    if schema == "olm.package":
+        return {**doc, "defaultChannel": defaults[pkg]} if defaults.get(pkg) else dict(doc)
+    if schema == "olm.channel":
+        name = str(_ci(doc, "name"))
+        if name not in channels[pkg]:
+            return None
+        keep = set(channels[pkg][name])
+        return {**doc, "entries": [e for e in doc.get("entries") or [] if e.get("name") in keep]}
+    if schema == "olm.bundle":
+        return doc if (pkg, str(_ci(doc, "name"))) in kept_bundles else None
+    if schema == "olm.deprecations":
+        return _kept_deprecations(doc, pkg, channels[pkg], kept_bundles)
+    return doc
 
 
 def filtered_objects(cat: Catalog, channels: dict[str, dict[str, list[str]]],
@@ -200,33 +229,9 @@ def filtered_objects(cat: Catalog, channels: dict[str, dict[str, list[str]]],
         pkg = str(_ci(doc, "name") if schema == "olm.package" else (_ci(doc, "package") or ""))
         if pkg and pkg not in channels:
             continue
-        if schema == "olm.package":
-            doc = dict(doc)
-            if defaults.get(pkg):
-                doc["defaultChannel"] = defaults[pkg]
-        elif schema == "olm.channel":
-            name = str(_ci(doc, "name"))
-            if name not in channels[pkg]:
-                continue
-            keep = set(channels[pkg][name])
-            doc = dict(doc)
-            doc["entries"] = [e for e in doc.get("entries") or [] if e.get("name") in keep]
-        elif schema == "olm.bundle":
-            if (pkg, str(_ci(doc, "name"))) not in kept_bundles:
-                continue
-        elif schema == "olm.deprecations":
-            doc = dict(doc)
-            entries = []
-            for e in doc.get("entries") or []:
-                ref = e.get("reference") or {}
-                if ref.get("schema") == "olm.bundle" and (pkg, ref.get("name")) not in kept_bundles:
-                    continue
-                if ref.get("schema") == "olm.channel" and ref.get("name") not in channels[pkg]:
-                    continue
-                entries.append(e)
-            doc["entries"] = entries
-        key = f"{pkg}/catalog.json" if pkg else "catalog.json"
-        out.setdefault(key, []).append(doc)
+        kept = _kept(doc, pkg, channels, defaults, kept_bundles) if pkg else doc
+        if kept is not None:
+            out.setdefault(f"{pkg}/catalog.json" if pkg else "catalog.json", []).append(kept)
     return out
 
 

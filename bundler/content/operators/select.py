@@ -45,17 +45,14 @@ class _Node:
         self.version: Version | None = None
 
 
-def _graph(ch: Channel) -> _Node:
-    """The channel's upgrade graph; returns its single head (no incoming replaces/skips edge)."""
+def _build_nodes(ch: Channel, errors: list[str]) -> tuple[dict[str, _Node], dict[str, set[str]]]:
+    """Nodes by name and the incoming edges (replaces and skips) of each."""
     nodes: dict[str, _Node] = {}
     incoming: dict[str, set[str]] = {}
     seen: set[str] = set()
-    errors: list[str] = []
 
     def node(name: str) -> _Node:
-        if name not in nodes:
-            nodes[name] = _Node(name)
-        return nodes[name]
+        return nodes.setdefault(name, _Node(name))
 
     for e in ch.entries:
         if e.name in seen:
@@ -74,17 +71,13 @@ def _graph(ch: Channel) -> _Node:
             if s not in [k.name for k in n.skips]:
                 n.skips.append(node(s))
             incoming.setdefault(s, set()).add(e.name)
-    heads = [nodes[e.name] for e in ch.entries if not incoming.get(e.name)]
-    heads = list({h.name: h for h in heads}.values())
-    if not heads:
-        errors.append("no channel head found (every entry is replaced or skipped by another)")
-    elif len(heads) > 1:
-        errors.append(f"multiple channel heads found: {sorted(h.name for h in heads)}")
-    if errors:
-        raise BundlerError(f"package {ch.package!r} channel {ch.name!r} is not a valid upgrade graph: " + "; ".join(errors))
-    # Kahn's walk from the head: anything with an edge left over sits on a cycle.
+    return nodes, incoming
+
+
+def _has_cycle(head: _Node, incoming: dict[str, set[str]]) -> bool:
+    """Kahn's walk from the head: anything with an edge left over sits on a cycle."""
     left = {k: set(v) for k, v in incoming.items()}
-    queue = [heads[0]]
+    queue = [head]
     while queue:
         cur = queue.pop(0)
         for nxt in ([cur.replaces] if cur.replaces else []) + cur.skips:
@@ -93,7 +86,21 @@ def _graph(ch: Channel) -> _Node:
                 if not left[nxt.name]:
                     del left[nxt.name]
                     queue.append(nxt)
-    if left:
+    return bool(left)
+
+
+def _graph(ch: Channel) -> _Node:
+    """The channel's upgrade graph; returns its single head (no incoming replaces/skips edge)."""
+    errors: list[str] = []
+    nodes, incoming = _build_nodes(ch, errors)
+    heads = list({e.name: nodes[e.name] for e in ch.entries if not incoming.get(e.name)}.values())
+    if not heads:
+        errors.append("no channel head found (every entry is replaced or skipped by another)")
+    elif len(heads) > 1:
+        errors.append(f"multiple channel heads found: {sorted(h.name for h in heads)}")
+    if errors:
+        raise BundlerError(f"package {ch.package!r} channel {ch.name!r} is not a valid upgrade graph: " + "; ".join(errors))
+    if _has_cycle(heads[0], incoming):
         raise BundlerError(f"package {ch.package!r} channel {ch.name!r}: detected a cycle in the upgrade graph")
     return heads[0]
 
@@ -102,58 +109,72 @@ def channel_head(ch: Channel) -> str:
     return _graph(ch).name
 
 
-def filter_by_range(ch: Channel, rng: VersionRange, versions: dict[str, Version | None],
-                    warnings: list[str] | None = None) -> set[str]:
-    """catalog-filter's ``filterByVersionRange``: entry names to keep for ``rng``."""
-    head = _graph(ch)
+def _replaces_chain(head: _Node, versions: dict[str, Version | None]) -> list[_Node]:
+    """The head and what it replaces, down to the tail (cycles cut), with versions attached."""
+    chain: list[_Node] = []
+    names: set[str] = set()
     cur: _Node | None = head
-    while cur is not None:
+    while cur is not None and cur.name not in names:
         cur.version = versions.get(cur.name)
         for s in cur.skips:
             s.version = versions.get(s.name)
+        chain.append(cur)
+        names.add(cur.name)
         cur = cur.replaces
+    return chain
+
+
+def _in_range_counts(chain: list[_Node], rng: VersionRange) -> dict[str, int]:
+    """Per node, how many in-range bundles it reaches (itself, what it skips, what it replaces), counted
+    bottom-up (iteratively: replaces chains can be long)."""
     seen: set[str] = set()
     counts: dict[str, int] = {}
-    chain: list[_Node] = []
-    cur = head
-    while cur is not None and cur.name not in {c.name for c in chain}:
-        chain.append(cur)
-        cur = cur.replaces
-    # Count bottom-up (iteratively: replaces chains can be long).
     for n in reversed(chain):
         count = counts[n.replaces.name] if n.replaces is not None and n.replaces.name in counts else 0
-        if n.name not in seen and rng.check(n.version):
-            seen.add(n.name)
-            count += 1
-        for s in n.skips:
-            if s.name not in seen and rng.check(s.version):
-                seen.add(s.name)
+        for m in (n, *n.skips):
+            if m.name not in seen and rng.check(m.version):
+                seen.add(m.name)
                 count += 1
         counts[n.name] = count
+    return counts
+
+
+def _span(chain: list[_Node], counts: dict[str, int]) -> tuple[_Node | None, _Node | None]:
+    """The lowest node that reaches the most in-range bundles, and the first node that reaches none."""
     new_head: _Node | None = None
-    tail: _Node | None = None
     best = -1
     for n in chain:
         c = counts[n.name]
         if c >= best:
             new_head, best = n, c
         if c == 0:
-            tail = n
-            break
+            return new_head, n
+    return new_head, None
+
+
+def _range_warning(n: _Node, rng: VersionRange) -> str | None:
+    if n.version is None:
+        return (f"including bundle {n.name!r}: it is unversioned but is required "
+                f"to ensure inclusion of all bundles in the range")
+    if not rng.check(n.version):
+        return (f"including bundle {n.name!r} with version {n.version}: it falls outside "
+                f"{rng} but is required to keep the upgrade path")
+    return None
+
+
+def filter_by_range(ch: Channel, rng: VersionRange, versions: dict[str, Version | None],
+                    warnings: list[str] | None = None) -> set[str]:
+    """catalog-filter's ``filterByVersionRange``: entry names to keep for ``rng``."""
+    chain = _replaces_chain(_graph(ch), versions)
+    new_head, tail = _span(chain, _in_range_counts(chain, rng))
     keep: set[str] = set()
     cur = new_head
     while cur is not None and cur is not tail and cur.name not in keep:
-        if warnings is not None:
-            if cur.version is None:
-                warnings.append(f"including bundle {cur.name!r}: it is unversioned but is required "
-                                f"to ensure inclusion of all bundles in the range")
-            elif not rng.check(cur.version):
-                warnings.append(f"including bundle {cur.name!r} with version {cur.version}: it falls outside "
-                                f"{rng} but is required to keep the upgrade path")
+        warning = _range_warning(cur, rng)
+        if warnings is not None and warning:
+            warnings.append(warning)
         keep.add(cur.name)
-        for s in cur.skips:
-            if rng.check(s.version):
-                keep.add(s.name)
+        keep.update(s.name for s in cur.skips if rng.check(s.version))
         cur = cur.replaces
     return keep
 

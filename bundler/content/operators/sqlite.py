@@ -76,29 +76,36 @@ def parse(data: bytes, location: str = "/database/index.db") -> Catalog:
     return cat
 
 
-def _read(conn: sqlite3.Connection, have: set[str], cat: Catalog) -> None:
+def _bundle_rows(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
+    """``operatorbundle`` rows by name, with whichever of the columns this migration level has."""
     ob_cols = columns(conn, "operatorbundle")
     wanted = [c for c in ("name", "csv", "bundle", "bundlepath", "version", "replaces", "skips", "skiprange")
               if c in ob_cols]
-    rows: dict[str, dict[str, Any]] = {}
-    for row in conn.execute(f"SELECT {', '.join(wanted)} FROM operatorbundle"):  # noqa: S608 - checked names
-        rows[row[0]] = dict(zip(wanted, row, strict=True))
+    return {row[0]: dict(zip(wanted, row, strict=True))
+            for row in conn.execute(f"SELECT {', '.join(wanted)} FROM operatorbundle")}  # noqa: S608 - checked names
+
+
+def _related_images(conn: sqlite3.Connection, have: set[str]) -> tuple[dict[str, list[str]], dict[str, int]]:
+    """Related images per bundle, and how many empty entries each has (the 2020 ``value:`` bug)."""
     related: dict[str, list[str]] = {}
     empty: dict[str, int] = {}
-    if "related_image" in have and {"image", "operatorbundle_name"} <= columns(conn, "related_image"):
-        for image, bname in conn.execute("SELECT image, operatorbundle_name FROM related_image"):
-            if image and str(image).strip():
-                lst = related.setdefault(bname, [])
-                if str(image).strip() not in lst:
-                    lst.append(str(image).strip())
-            else:
-                empty[bname] = empty.get(bname, 0) + 1
+    if "related_image" not in have or not {"image", "operatorbundle_name"} <= columns(conn, "related_image"):
+        return related, empty
+    for image, bname in conn.execute("SELECT image, operatorbundle_name FROM related_image"):
+        text = str(image).strip() if image else ""
+        if not text:
+            empty[bname] = empty.get(bname, 0) + 1
+        elif text not in related.setdefault(bname, []):
+            related[bname].append(text)
+    return related, empty
 
-    for name, default in conn.execute("SELECT name, default_channel FROM package"):
-        cat.packages[name] = Package(name, default or "")
 
-    # channel_entry: each row is (channel, package, bundle, replaces -> entry_id). For every skip,
-    # opm inserts a dummy row for the skipped name and a row for the skipper pointing at it.
+def _channel_members(conn: sqlite3.Connection, rows: dict[str, dict[str, Any]]
+                     ) -> tuple[dict[tuple[str, str], list[str]], dict[tuple[str, str, str], list[str]]]:
+    """Bundles per (package, channel) in entry order, and each bundle's edge targets per channel.
+
+    ``channel_entry``: each row is (channel, package, bundle, replaces -> entry_id). For every skip, opm
+    inserts a dummy row for the skipped name and a row for the skipper pointing at it."""
     ce_rows = conn.execute(
         "SELECT entry_id, channel_name, package_name, operatorbundle_name, replaces FROM channel_entry"
     ).fetchall()
@@ -110,14 +117,19 @@ def _read(conn: sqlite3.Connection, have: set[str], cat: Catalog) -> None:
         if bname in rows and bname not in lst:
             lst.append(bname)
         if rep is not None and rep in by_id:
-            target = by_id[rep][3]
             tl = edges.setdefault((pkg, ch, bname), [])
-            if target not in tl:
-                tl.append(target)
+            if by_id[rep][3] not in tl:
+                tl.append(by_id[rep][3])
+    return members, edges
 
-    chan_pkgs: dict[str, set[str]] = {}
+
+def _read(conn: sqlite3.Connection, have: set[str], cat: Catalog) -> None:
+    rows = _bundle_rows(conn)
+    related, empty = _related_images(conn, have)
+    for name, default in conn.execute("SELECT name, default_channel FROM package"):
+        cat.packages[name] = Package(name, default or "")
+    members, edges = _channel_members(conn, rows)
     for ch, pkg in conn.execute("SELECT name, package_name FROM channel"):
-        chan_pkgs.setdefault(pkg, set()).add(ch)
         cat.packages.setdefault(pkg, Package(pkg)).channels[ch] = Channel(ch, pkg)
     for (pkg, ch), names in members.items():
         channel = cat.packages.setdefault(pkg, Package(pkg)).channels.setdefault(ch, Channel(ch, pkg))
