@@ -26,7 +26,7 @@ class TrustedSession(requests.Session):
         self.verify = verify
         self.headers["User-Agent"] = USER_AGENT
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs["verify"] = self.trust
         return super().request(method, url, *args, **kwargs)
 

@@ -48,7 +48,7 @@ class ArchiveWriter:
     def finish(self) -> list[tuple[Path, str]]:
         """End the tar and the zstd frame; rename the parts into place; write BUNDLE.sha256."""
         self._tar.close()
-        self._zw.close()
+        self._zw.close()  # type: ignore[no-untyped-call]
         return self.parts.finish()
 
     def abort(self) -> None:

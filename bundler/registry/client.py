@@ -375,7 +375,7 @@ class _Sized:
         return self.size
 
     def read(self, n: int = -1) -> bytes:
-        return self.fh.read(n)
+        return bytes(self.fh.read(n))
 
 
 class RegistryPool:

@@ -1,0 +1,192 @@
+"""The copy engine over memory transports, in milliseconds: dedup, mounts, the sequential-source path,
+children before lists, a fatal error stopping everything, failures reported per image.
+
+The memory source and destination are bundler's own (``bundler.transport.memory``); the few misbehaving
+transports below are test doubles, because no real registry can be made to fail on cue per blob.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from bundler.engine import CopyEngine, ImageJob, resolve
+from bundler.errors import DiskError, NotFoundError
+from bundler.oci import Descriptor, Manifest, Pinned, Repository
+from bundler.oci.image import build_image, build_index, image_config, platform_of
+from bundler.oci.layer import build_layer
+from bundler.transport import BlobStream, SourceCaps
+from bundler.transport.memory import MemoryDestination, MemoryStore
+
+REPO = Repository("upstream.example", "team/app")
+
+
+def _image(store: MemoryStore, *layer_files: dict[str, bytes], arch: str = "amd64") -> Manifest:
+    layers = [build_layer(files) for files in layer_files]
+    return store.add_image(build_image(layers, image_config(layers, arch=arch)))
+
+
+@pytest.fixture
+def world() -> tuple[MemoryStore, dict[str, Manifest]]:
+    store = MemoryStore()
+    base = {"etc/os-release": b"base\n"}
+    images = {
+        "a": _image(store, base, {"a": b"a" * 1000}),
+        "b": _image(store, base, {"b": b"b" * 2000}),
+    }
+    amd = _image(store, base, {"bin/tool": b"amd"}, arch="amd64")
+    arm = _image(store, base, {"bin/tool": b"arm"}, arch="arm64")
+    images["list"] = store.add_manifest(build_index([(amd, platform_of("amd64")), (arm, platform_of("arm64"))]))
+    return store, images
+
+
+def _job(m: Manifest, target: str, *tags: str) -> ImageJob:
+    return ImageJob(REPO.pinned(m.digest), target, tuple(tags))
+
+
+def test_each_blob_moves_once_and_other_targets_mount_it(world: tuple[MemoryStore, dict[str, Manifest]]) -> None:
+    store, img = world
+    dest = MemoryDestination()
+    jobs = [_job(img["a"], "one/a", "v1"), _job(img["b"], "two/b", "v1"), _job(img["list"], "one/list", "v1")]
+    result = CopyEngine(store, dest, workers=4).run(jobs)
+    assert result.failed == {}
+    res = resolve(store, jobs)
+    # the base layer is needed by every image but uploaded once; other repositories mount it
+    assert result.blobs_total == res.blobs_total == len(res.needs)
+    assert result.blobs_copied + result.blobs_mounted == sum(len(n.targets) for n in res.needs.values())
+    base_need = max(res.needs.values(), key=lambda n: len(n.targets))
+    assert sorted(base_need.targets) == ["one/a", "one/list", "two/b"]
+    assert result.blobs_copied == len(res.needs)
+    assert result.blobs_mounted == 2
+    for job in jobs:
+        assert dest.store.tags[(job.target, "v1")] == job.source.digest
+
+
+def test_a_second_run_moves_nothing(world: tuple[MemoryStore, dict[str, Manifest]]) -> None:
+    store, img = world
+    dest = MemoryDestination()
+    jobs = [_job(img["a"], "x"), _job(img["list"], "y", "latest")]
+    CopyEngine(store, dest).run(jobs)
+    again = CopyEngine(store, dest).run(jobs)
+    assert again.blobs_copied == again.blobs_mounted == again.manifests_pushed == 0
+    assert again.blobs_skipped == again.blobs_total + 1  # the base layer is skipped in both targets
+    assert again.manifests_skipped == 1 + 3
+
+
+class OrderedDestination(MemoryDestination):
+    def __init__(self) -> None:
+        super().__init__()
+        self.order: list[str] = []
+        self.lock = threading.Lock()
+
+    def put_manifest(self, target: str, manifest: Manifest, tag: str | None) -> None:
+        with self.lock:
+            self.order.append(manifest.digest)
+        super().put_manifest(target, manifest, tag)
+
+
+def test_children_are_pushed_before_their_list(world: tuple[MemoryStore, dict[str, Manifest]]) -> None:
+    store, img = world
+    dest = OrderedDestination()
+    CopyEngine(store, dest, workers=8).run([_job(img["list"], "l", "v1", "v2")])
+    kids = [c.digest for c in img["list"].children]
+    assert sorted(dest.order[:2]) == sorted(kids)
+    assert dest.order[2:] == [img["list"].digest] * 2  # the list last, once per tag
+
+
+class StreamSource:
+    """A sequential source over a memory store: blobs only in its order, once."""
+
+    caps = SourceCaps(sequential=True)
+
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+        self.opened: list[str] = []
+
+    def get_manifest(self, ref: Pinned) -> Manifest:  # type: ignore[override]
+        return self.store.get_manifest(ref)
+
+    def open_blob(self, repo: Repository, desc: Descriptor) -> Iterator[bytes]:
+        raise AssertionError("a sequential source is never asked for a blob by digest")
+
+    def stream_blobs(self) -> Iterator[BlobStream]:
+        for digest, data in self.store.blobs.items():
+            self.opened.append(digest)
+            yield BlobStream(digest, len(data), iter((data,)))
+
+
+class NoMounts(MemoryDestination):
+    def __init__(self) -> None:
+        super().__init__()
+        self.read_back: list[str] = []
+
+    def mount_blob(self, target: str, desc: Descriptor, from_target: str) -> bool:
+        return False
+
+    def read_blob(self, target: str, desc: Descriptor) -> Iterator[bytes]:
+        self.read_back.append(desc.digest)
+        return super().read_blob(target, desc)
+
+
+def test_a_stream_that_went_by_is_read_back_from_the_destination(world: tuple[MemoryStore, dict[str, Manifest]]) -> None:
+    """A destination refusing mounts, fed from a sequential source: later targets copy from the first."""
+    store, img = world
+    source = StreamSource(store)
+    dest = NoMounts()
+    jobs = [_job(img["a"], "one"), _job(img["b"], "two")]
+    result = CopyEngine(source, dest, workers=1).run(jobs)
+    assert result.failed == {}
+    assert result.blobs_mounted == 0
+    shared = [n.digest for n in resolve(store, jobs).needs.values() if len(n.targets) == 2]
+    assert dest.read_back == shared
+    assert len(source.opened) == len(store.blobs)  # the stream was read once, to its end
+
+
+class FailingSource(MemoryStore):
+    """Raises ``error`` for one blob; counts the blobs it was asked for."""
+
+    def __init__(self, store: MemoryStore, bad: str, error: Exception) -> None:
+        super().__init__()
+        self.blobs, self.manifests = store.blobs, store.manifests
+        self.bad, self.error = bad, error
+        self.asked: list[str] = []
+
+    def open_blob(self, repo: Repository, desc: Descriptor) -> Iterator[bytes]:
+        self.asked.append(desc.digest)
+        if desc.digest == self.bad:
+            raise self.error
+        return super().open_blob(repo, desc)
+
+
+def test_a_failing_blob_fails_its_images_only(world: tuple[MemoryStore, dict[str, Manifest]]) -> None:
+    store, img = world
+    own_layer = img["b"].layers[-1].digest
+    source = FailingSource(store, own_layer, NotFoundError(f"blob {own_layer} not found"))
+    dest = MemoryDestination()
+    jobs = [_job(img["a"], "a", "v1"), _job(img["b"], "b", "v1")]
+    result = CopyEngine(source, dest, workers=2).run(jobs)
+    assert result.failed == {str(jobs[1].source): f"blob {own_layer} not found"}
+    assert ("a", "v1") in dest.store.tags and ("b", "v1") not in dest.store.tags
+
+
+def test_a_fatal_error_stops_the_run(world: tuple[MemoryStore, dict[str, Manifest]]) -> None:
+    store, img = world
+    jobs = [_job(img["a"], "a"), _job(img["b"], "b"), _job(img["list"], "l")]
+    biggest = max(resolve(store, jobs).needs.values(), key=lambda n: n.size).digest  # pulled first
+    source = FailingSource(store, biggest, DiskError("disk full while writing the bundle"))
+    dest = MemoryDestination()
+    with pytest.raises(DiskError, match="disk full"):
+        CopyEngine(source, dest, workers=1).run(jobs)
+    assert source.asked == [biggest]  # nothing else was started once the first blob failed fatally
+    assert dest.store.manifests == {}
+
+
+def test_resolve_alone_is_the_dry_run(world: tuple[MemoryStore, dict[str, Manifest]]) -> None:
+    store, img = world
+    missing = REPO.pinned("sha256:" + "0" * 64)
+    res = resolve(store, [_job(img["list"], "l"), ImageJob(missing, "m")])
+    assert res.failed == {str(missing): f"image {missing} not found"}
+    assert len(res.trees[_job(img["list"], "l").key]) == 3
+    assert res.bytes_total == sum(n.size for n in res.needs.values()) > 0
