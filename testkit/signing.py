@@ -65,7 +65,7 @@ class GpgSigner:
         return p
 
     def sign(self, payload: bytes, *, compress: str | None = None, digest_algo: str | None = None,
-             textmode: bool = False) -> bytes:
+             textmode: bool = False, armor: bool = False) -> bytes:
         """A binary signed message over ``payload`` read from a pipe (so gpg uses partial body lengths)."""
         args = ["--local-user", self.fingerprint]
         if compress:
@@ -74,9 +74,11 @@ class GpgSigner:
             args += ["--digest-algo", digest_algo]
         if textmode:
             args.append("--textmode")
+        if armor:
+            args.append("--armor")
         return self._gpg(*args, "--sign", data=payload)
 
-    def sign_release(self, digest: str, reference: str, **kwargs: object) -> bytes:
+    def sign_release(self, digest: str, reference: str) -> bytes:
         return self.sign(atomic_payload(digest, reference))
 
     def close(self) -> None:

@@ -135,20 +135,23 @@ def parse_graph(doc: Any, channel: str, arch: str, url: str = "") -> Graph:
     if not isinstance(doc, dict) or not isinstance(doc.get("nodes", []), list):
         raise GraphError(f"{where}: the answer is not a graph (no nodes list)",
                          "check that the URL is an update service graph endpoint")
-    nodes: list[Node] = []
-    for i, raw in enumerate(doc.get("nodes") or []):
-        if not isinstance(raw, dict) or not raw.get("version") or not raw.get("payload"):
-            raise GraphError(f"{where}: nodes[{i}] has no version or payload")
-        meta = raw.get("metadata") or {}
-        nodes.append(Node(parse_version(raw["version"], f"{where}: nodes[{i}].version"), str(raw["payload"]),
-                          {str(k): str(v) for k, v in meta.items()} if isinstance(meta, dict) else {}))
-    edges: list[tuple[int, int]] = []
-    for j, e in enumerate(doc.get("edges") or []):
-        if (not isinstance(e, list) or len(e) != 2 or not all(isinstance(x, int) for x in e)
-                or not all(0 <= x < len(nodes) for x in e)):
-            raise GraphError(f"{where}: edges[{j}] = {e!r} is not a pair of node indices")
-        edges.append((e[0], e[1]))
+    nodes = [_node(raw, f"{where}: nodes[{i}]") for i, raw in enumerate(doc.get("nodes") or [])]
+    edges = [_edge(e, len(nodes), f"{where}: edges[{j}]") for j, e in enumerate(doc.get("edges") or [])]
     return Graph(channel, arch, nodes, edges, _conditional(doc.get("conditionalEdges") or [], where), url)
+
+
+def _node(raw: Any, where: str) -> Node:
+    if not isinstance(raw, dict) or not raw.get("version") or not raw.get("payload"):
+        raise GraphError(f"{where} has no version or payload")
+    meta = raw.get("metadata")
+    return Node(parse_version(raw["version"], f"{where}.version"), str(raw["payload"]),
+                {str(k): str(v) for k, v in meta.items()} if isinstance(meta, dict) else {})
+
+
+def _edge(e: Any, count: int, where: str) -> tuple[int, int]:
+    if not (isinstance(e, list) and len(e) == 2 and all(isinstance(x, int) and 0 <= x < count for x in e)):
+        raise GraphError(f"{where} = {e!r} is not a pair of node indices")
+    return e[0], e[1]
 
 
 def _conditional(raw: Any, where: str) -> list[ConditionalEdge]:

@@ -336,16 +336,18 @@ def _inflate(body: bytes) -> bytes:
         if algo == 0:
             return data
         if algo in (1, 2):
-            d = zlib.decompressobj(-15 if algo == 1 else 15)
-            out = d.decompress(data, MAX_MESSAGE + 1)
+            d: Any = zlib.decompressobj(-15 if algo == 1 else 15)
         elif algo == 3:
-            out = bz2.BZ2Decompressor().decompress(data, MAX_MESSAGE + 1)
+            d = bz2.BZ2Decompressor()
         else:
             raise UnsupportedError(f"compression algorithm {algo} is not supported")
+        out = d.decompress(data, MAX_MESSAGE + 1)
     except (zlib.error, OSError, EOFError) as exc:
         raise MalformedError(f"compressed data is corrupt: {exc}") from exc
     if len(out) > MAX_MESSAGE:
         raise MalformedError(f"compressed data inflates beyond {MAX_MESSAGE} bytes")
+    if not d.eof:
+        raise MalformedError("compressed data is truncated")
     return out
 
 
