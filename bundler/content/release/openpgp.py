@@ -10,10 +10,8 @@ Python and not gpgv: docs/releases.md.
 
 from __future__ import annotations
 
-import base64
 import bz2
 import hashlib
-import re
 import struct
 import zlib
 from collections.abc import Iterator
@@ -23,6 +21,22 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa, utils
+
+from .openpgp_wire import (
+    BadSignatureError,
+    MalformedError,
+    OpenPGPError,
+    UnknownKeyError,
+    UnsupportedError,
+    dearmor,
+    mpi_bytes,
+    mpis,
+    packets,
+    take,
+)
+
+__all__ = ["BadSignatureError", "Keyring", "MalformedError", "OpenPGPError", "PublicKey", "UnknownKeyError",
+           "UnsupportedError", "Verified", "dearmor", "packets", "read_keyring", "verify_message"]
 
 MAX_MESSAGE = 1 << 20  # a release signature is ~1 KiB; refuse to inflate anything much bigger
 
@@ -36,31 +50,6 @@ CURVES: dict[bytes, ec.EllipticCurve] = {
     bytes.fromhex("2b81040023"): ec.SECP521R1(),
 }
 ED25519_OID = bytes.fromhex("2b06010401da470f01")
-_ARMOR = re.compile(rb"-----BEGIN PGP ([A-Z ]+)-----\r?\n(.*?)-----END PGP \1-----", re.S)
-
-
-class OpenPGPError(Exception):
-    """The data is not what it must be; subclasses say how."""
-
-
-class MalformedError(OpenPGPError):
-    """Not an OpenPGP signed message or keyring, or a truncated/corrupt one."""
-
-
-class UnsupportedError(OpenPGPError):
-    """A valid construct this module does not verify (algorithm, version, weak hash)."""
-
-
-class UnknownKeyError(OpenPGPError):
-    """Signed, but by no key of the keyring; ``issuers`` are the key IDs/fingerprints it names."""
-
-    def __init__(self, message: str, issuers: list[str]) -> None:
-        super().__init__(message)
-        self.issuers = issuers
-
-
-class BadSignatureError(OpenPGPError):
-    """Signed by a keyring key, but the signature does not match the data."""
 
 
 @dataclass
@@ -108,99 +97,6 @@ class Verified:
     hash_name: str
 
 
-def dearmor(data: bytes) -> bytes:
-    """Binary OpenPGP from ASCII armor (every block, checksums checked); binary input is returned as is."""
-    blocks = _ARMOR.findall(data)
-    if not blocks:
-        if data.lstrip().startswith(b"-----BEGIN PGP"):
-            raise MalformedError("ASCII armor without its END line")
-        return data
-    out = b""
-    for _, body in blocks:
-        lines = [ln.strip() for ln in body.splitlines()]
-        sep = lines.index(b"") if b"" in lines else 0  # armor headers end at the first empty line
-        text = [ln for ln in lines[sep:] if ln]
-        crc = next((ln for ln in text if ln.startswith(b"=")), None)
-        raw = base64.b64decode(b"".join(ln for ln in text if not ln.startswith(b"=")), validate=True)
-        if crc is not None and base64.b64decode(crc[1:]) != _crc24(raw).to_bytes(3, "big"):
-            raise MalformedError("ASCII armor checksum does not match")
-        out += raw
-    return out
-
-
-def _crc24(data: bytes) -> int:
-    crc = 0xB704CE
-    for byte in data:
-        crc ^= byte << 16
-        for _ in range(8):
-            crc <<= 1
-            if crc & 0x1000000:
-                crc ^= 0x1864CFB
-    return crc & 0xFFFFFF
-
-
-def packets(data: bytes) -> Iterator[tuple[int, bytes]]:
-    """(tag, body) of every packet, old and new format, partial and indeterminate lengths."""
-    pos = 0
-    while pos < len(data):
-        head = data[pos]
-        if not head & 0x80:
-            raise MalformedError(f"byte {pos}: not an OpenPGP packet header")
-        if head & 0x40:
-            tag, pos = head & 0x3F, pos + 1
-            body = b""
-            while True:
-                length, partial, pos = _new_length(data, pos)
-                body += _take(data, pos, length)
-                pos += length
-                if not partial:
-                    break
-        else:
-            tag, ltype, pos = (head >> 2) & 0x0F, head & 3, pos + 1
-            if ltype == 3:
-                length = len(data) - pos
-            else:
-                size = (1, 2, 4)[ltype]
-                length = int.from_bytes(_take(data, pos, size), "big")
-                pos += size
-            body = _take(data, pos, length)
-            pos += length
-        yield tag, body
-
-
-def _new_length(data: bytes, pos: int) -> tuple[int, bool, int]:
-    first = _take(data, pos, 1)[0]
-    if first < 192:
-        return first, False, pos + 1
-    if first < 224:
-        return ((first - 192) << 8) + _take(data, pos + 1, 1)[0] + 192, False, pos + 2
-    if first == 255:
-        return int.from_bytes(_take(data, pos + 1, 4), "big"), False, pos + 5
-    return 1 << (first & 0x1F), True, pos + 1
-
-
-def _take(data: bytes, pos: int, n: int) -> bytes:
-    if pos + n > len(data) or n < 0:
-        raise MalformedError("truncated OpenPGP data")
-    return data[pos:pos + n]
-
-
-def _mpis(data: bytes, count: int) -> tuple[list[int], bytes]:
-    out, pos = [], 0
-    for _ in range(count):
-        bits = int.from_bytes(_take(data, pos, 2), "big")
-        size = (bits + 7) // 8
-        out.append(int.from_bytes(_take(data, pos + 2, size), "big"))
-        pos += 2 + size
-    return out, data[pos:]
-
-
-def _mpi_bytes(data: bytes) -> tuple[bytes, bytes]:
-    bits = int.from_bytes(_take(data, 0, 2), "big")
-    size = (bits + 7) // 8
-    return _take(data, 2, size), data[2 + size:]
-
-
 # -- keys ------------------------------------------------------------------------------------------
 
 def read_keyring(data: bytes, name: str = "keyring") -> Keyring:
@@ -228,22 +124,22 @@ def read_keyring(data: bytes, name: str = "keyring") -> Keyring:
 
 
 def _public_key(body: bytes) -> PublicKey:
-    created, algo = struct.unpack(">IB", _take(body, 1, 5))
+    created, algo = struct.unpack(">IB", take(body, 1, 5))
     material = body[6:]
     fpr = hashlib.sha1(b"\x99" + len(body).to_bytes(2, "big") + body, usedforsecurity=False).hexdigest().upper()
     key: Any = None
     if algo in (1, 2, 3):
-        (n, e), _ = _mpis(material, 2)
+        (n, e), _ = mpis(material, 2)
         key = rsa.RSAPublicNumbers(e, n).public_key()
     elif algo in (19, 22):
-        oid = _take(material, 1, material[0])
-        point, _ = _mpi_bytes(material[1 + material[0]:])
+        oid = take(material, 1, material[0])
+        point, _ = mpi_bytes(material[1 + material[0]:])
         if algo == 19 and oid in CURVES:
             key = ec.EllipticCurvePublicKey.from_encoded_point(CURVES[oid], point)
         elif algo == 22 and oid == ED25519_OID and point[:1] == b"\x40":
             key = ed25519.Ed25519PublicKey.from_public_bytes(point[1:])
     elif algo == 27:
-        key = ed25519.Ed25519PublicKey.from_public_bytes(_take(material, 0, 32))
+        key = ed25519.Ed25519PublicKey.from_public_bytes(take(material, 0, 32))
     return PublicKey(fpr, algo, created, key)
 
 
@@ -262,20 +158,20 @@ class _Signature:
 
 
 def _signature(body: bytes) -> _Signature:
-    version = _take(body, 0, 1)[0]
+    version = take(body, 0, 1)[0]
     if version == 3:
-        sig_type, created = body[2], int.from_bytes(_take(body, 3, 4), "big")
-        key_id, pk, h = _take(body, 7, 8).hex().upper(), body[15], body[16]
-        return _Signature(sig_type, pk, h, body[2:7], _take(body, 17, 2), body[19:], [key_id], created)
+        sig_type, created = body[2], int.from_bytes(take(body, 3, 4), "big")
+        key_id, pk, h = take(body, 7, 8).hex().upper(), body[15], body[16]
+        return _Signature(sig_type, pk, h, body[2:7], take(body, 17, 2), body[19:], [key_id], created)
     if version != 4:
         raise UnsupportedError(f"version {version} signatures are not supported")
-    sig_type, pk, h, hlen = struct.unpack(">BBBH", _take(body, 1, 5))
+    sig_type, pk, h, hlen = struct.unpack(">BBBH", take(body, 1, 5))
     hashed_end = 6 + hlen
-    ulen = int.from_bytes(_take(body, hashed_end, 2), "big")
-    unhashed = _take(body, hashed_end + 2, ulen)
+    ulen = int.from_bytes(take(body, hashed_end, 2), "big")
+    unhashed = take(body, hashed_end + 2, ulen)
     portion = body[:hashed_end]
     trailer = portion + b"\x04\xff" + len(portion).to_bytes(4, "big")
-    sig = _Signature(sig_type, pk, h, trailer, _take(body, hashed_end + 2 + ulen, 2),
+    sig = _Signature(sig_type, pk, h, trailer, take(body, hashed_end + 2 + ulen, 2),
                      body[hashed_end + 4 + ulen:], [], None)
     for hashed, (kind, value) in [(True, s) for s in _subpackets(body[6:hashed_end])] + \
                                  [(False, s) for s in _subpackets(unhashed)]:
@@ -298,10 +194,10 @@ def _subpackets(data: bytes) -> Iterator[tuple[int, bytes]]:
         if first < 192:
             length, pos = first, pos + 1
         elif first < 255:
-            length, pos = ((first - 192) << 8) + _take(data, pos + 1, 1)[0] + 192, pos + 2
+            length, pos = ((first - 192) << 8) + take(data, pos + 1, 1)[0] + 192, pos + 2
         else:
-            length, pos = int.from_bytes(_take(data, pos + 1, 4), "big"), pos + 5
-        chunk = _take(data, pos, length)
+            length, pos = int.from_bytes(take(data, pos + 1, 4), "big"), pos + 5
+        chunk = take(data, pos, length)
         if not chunk:
             raise MalformedError("empty signature subpacket")
         kind = chunk[0] & 0x7F
@@ -321,7 +217,7 @@ def _message(data: bytes, depth: int = 0) -> tuple[list[bytes], list[_Signature]
             literals += more_lit
             sigs += more_sig
         elif tag == 11:
-            name_len = _take(body, 1, 1)[0]
+            name_len = take(body, 1, 1)[0]
             literals.append(body[2 + name_len + 4:])
         elif tag == 2:
             sigs.append(_signature(body))
@@ -331,7 +227,7 @@ def _message(data: bytes, depth: int = 0) -> tuple[list[bytes], list[_Signature]
 
 
 def _inflate(body: bytes) -> bytes:
-    algo, data = _take(body, 0, 1)[0], body[1:]
+    algo, data = take(body, 0, 1)[0], body[1:]
     try:
         if algo == 0:
             return data
@@ -400,16 +296,16 @@ def _check(sig: _Signature, key: PublicKey, payload: bytes) -> str:
 def _verify_raw(key: PublicKey, sig: _Signature, digest: bytes, algorithm: hashes.HashAlgorithm) -> None:
     k = key.key
     if isinstance(k, rsa.RSAPublicKey):
-        (s,), _ = _mpis(sig.material, 1)
+        (s,), _ = mpis(sig.material, 1)
         k.verify(s.to_bytes((k.key_size + 7) // 8, "big"), digest, padding.PKCS1v15(), utils.Prehashed(algorithm))
     elif isinstance(k, ec.EllipticCurvePublicKey):
-        (r, s), _ = _mpis(sig.material, 2)
+        (r, s), _ = mpis(sig.material, 2)
         k.verify(utils.encode_dss_signature(r, s), digest, ec.ECDSA(utils.Prehashed(algorithm)))
     elif isinstance(k, ed25519.Ed25519PublicKey):
         if key.algorithm == 27:
-            raw = _take(sig.material, 0, 64)
+            raw = take(sig.material, 0, 64)
         else:
-            (r, s), _ = _mpis(sig.material, 2)
+            (r, s), _ = mpis(sig.material, 2)
             raw = r.to_bytes(32, "big") + s.to_bytes(32, "big")
         k.verify(raw, digest)
     else:  # pragma: no cover - _check refused keys without a usable object
