@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(docker-registry podman runc skopeo buildah apache2-utils uidmap fuse-overlayfs zstd openssl python3-venv time)
+APT_PACKAGES=(docker-registry podman runc skopeo buildah apache2-utils uidmap fuse-overlayfs zstd openssl python3-venv time gnupg)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
