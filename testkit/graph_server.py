@@ -38,7 +38,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from bundler.testing.certs import CA, TLSFiles
+from .certs import CA, TLSFiles
 
 CHANNELS_KEY = "io.openshift.upgrades.graph.release.channels"
 SIG_PREFIX = "/pub/openshift-v4/signatures/openshift/release/"
