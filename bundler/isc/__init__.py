@@ -1,0 +1,1 @@
+"""oc-mirror configuration reading: one module per section, typed settings, the support table."""
