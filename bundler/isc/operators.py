@@ -84,9 +84,11 @@ def _notes(r: Reader, spec: CatalogSpec, doc: dict[str, Any], fpath: str) -> Non
         not_applicable(r, f"{fpath}.originalRef", "operators.originalRef")
     if spec.layout is not None:
         pending(r, f"{fpath}.catalog", "operators.layout")
-    for key in ("targetCatalog", "targetTag", "targetCatalogSourceTemplate", "platforms"):
+    keys = ("targetCatalogSourceTemplate", "platforms") if spec.layout else (
+        "targetCatalog", "targetName", "targetTag", "targetCatalogSourceTemplate", "platforms")
+    for key in keys:
         if doc.get(key):
-            pending(r, f"{fpath}.{key}", f"operators.{key}")
+            pending(r, f"{fpath}.{key}", "operators.targetCatalog" if key == "targetName" else f"operators.{key}")
     if r.v1 and not spec.skip_dependencies:
         pending(r, f"{fpath}.skipDependencies" if "skipDependencies" in doc else f"{fpath}.catalog",
                 "operators.dependencies")

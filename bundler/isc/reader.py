@@ -199,8 +199,10 @@ class Reader:
         """A path as oc-mirror resolves it (against the working directory); when nothing is there but the
         file sits next to the configuration, that one is used and said so."""
         p = Path(text).expanduser()
-        if p.is_absolute() or p.exists() or not must_exist:
+        if p.exists() or not must_exist:
             return p.absolute()
+        if p.is_absolute():
+            raise self.error(fpath, f"{text} does not exist")
         beside = (self.path.parent / p)
         if beside.exists():
             self.warn(fpath, f"{text} is not in the working directory; using {beside.absolute()} next to the "
