@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from .errors import ConfigError
 from .isc.images import read_additional, read_blocked, read_helm, read_samples
 from .isc.operators import read_operators
 from .isc.platform import read_platform
@@ -42,7 +43,7 @@ from .reference import Reference
 
 __all__ = [
     "API_VERSIONS", "LAYOUT_REGISTRY", "AdditionalImage", "BlockedImage", "BootstrapSpec", "CatalogSourceTemplate",
-    "CatalogSpec", "ChannelSpec", "ConfigLoadError", "DeleteImageSetConfig", "HelmChart", "HelmRepository",
+    "CatalogSpec", "ChannelSpec", "ConfigError", "ConfigLoadError", "DeleteImageSetConfig", "HelmChart", "HelmRepository",
     "HelmSpec", "ImageSetConfig", "LayoutRef", "PackageSpec", "Platform", "PlatformSpec", "ReleaseChannel",
     "SamplesSpec", "StorageConfig", "load", "load_delete", "loads", "loads_delete",
 ]
