@@ -45,8 +45,9 @@ def read_operators(r: Reader, value: Any, fpath: str) -> list[CatalogSpec]:
         spec = read_catalog(r, item, f"{fpath}[{i}]")
         key = f"{spec.catalog.name}/{spec.target_name}:{spec.mirror_tag}@{spec.catalog.digest}"
         if key in seen:
-            raise r.error(f"{fpath}[{i}].catalog", f"catalog {spec.catalog} is listed twice "
-                          f"(also at {fpath}[{seen[key]}])", "merge the two entries, or give one a targetCatalog")
+            written = f"oci://{spec.layout.written}" if spec.layout else str(spec.catalog)
+            raise r.error(f"{fpath}[{i}].catalog", f"{written} would be mirrored to the same repository and tag as "
+                          f"{fpath}[{seen[key]}]", "merge the two entries, or give one a targetCatalog/targetTag")
         seen[key] = i
         out.append(spec)
     return out
