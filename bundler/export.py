@@ -18,8 +18,9 @@ from . import config
 from .auth import AuthStore
 from .bundle import BundleDestination, BundleMetadata, checksum_path, work_dir
 from .content import plan_all
-from .engine import CopyEngine, CopyResult, ImageJob, Resolution, resolve
+from .engine import CopyEngine, CopyResult, Resolution, resolve
 from .errors import BundlerError, DiskError
+from .landing import pull_jobs
 from .oci.layout import OCILayout
 from .plan import KINDS, Plan, PlanContext, PlannedImage
 from .progress import BarFactory, Printer, human, no_bars
@@ -112,6 +113,9 @@ def run_export(opts: ExportOptions, say: Printer = print, bars: BarFactory = no_
         raise
     for warning in cfg.warnings:
         say(f"warning: {warning}")
+    if opts.split_size is None and cfg.archive_size:  # oc-mirror's archiveSize (GiB) unless --split-size
+        opts.split_size = cfg.archive_size
+        say(f"Splitting into parts of {cfg.archive_size_gib} GiB (archiveSize in {opts.config_path}).")
     if not opts.dry_run:
         check_writable(opts.bundle)
     places = _Places(opts, RegistrySource(RegistryPool(AuthStore.load(opts.authfile), opts.ca_file)))
@@ -125,7 +129,7 @@ def run_export(opts: ExportOptions, say: Printer = print, bars: BarFactory = no_
         details = "; ".join(f"{ref}: {msg}" for ref, msg in ctx.plan.failed.items())
         raise BundlerError(f"nothing to export: every image failed ({details})")
     source = places.copy_source(ctx)
-    res = resolve(source, [ImageJob(source=img.pinned) for img in images], opts.workers)
+    res = resolve(source, pull_jobs(images, ctx.plan.records), opts.workers)
     result = ExportResult(plan=ctx.plan, resolution=res, failed={**ctx.plan.failed, **res.failed},
                           blobs_total=res.blobs_total, bytes_total=res.bytes_total)
     say(plan_summary(images, res.blobs_total, res.bytes_total))

@@ -18,7 +18,8 @@ from .auth import AuthStore, Credentials
 from .bundle import BundleSource, ImageRecord
 from .content import renderers
 from .engine import CopyEngine, CopyResult, ImageJob
-from .mapping import mirror_repositories, split_target
+from .landing import digest_tag, plan_landing  # noqa: F401 - digest_tag: importable from here as before
+from .mapping import split_target
 from .outputs import MirroredImage, OutputContext, render_all, render_mirrors
 from .progress import BarFactory, Printer, human, no_bars
 from .registry import RegistryClient
@@ -34,6 +35,7 @@ class ImportOptions:
     ca_file: Path | None = None
     workers: int = 8
     credentials: Credentials | None = None  # set by the Quay bootstrap (robot account)
+    max_nested_paths: int = 0
 
 
 @dataclass
@@ -46,21 +48,12 @@ class ImportResult:
     seconds: float = 0.0
 
 
-def digest_tag(digest: str) -> str:
-    """A tag for images carried by digest only, so registries that collect untagged manifests (Quay) keep
-    them. Tags are at most 128 characters: ``sha256-<64 hex>`` is 71."""
-    return digest.replace(":", "-")
-
-
-def plan_jobs(images: list[ImageRecord], registry: str) -> tuple[list[ImageJob], dict[str, str]]:
-    """One job per carried image (the registry's own images excluded), and the mapping source repository
-    -> mirror repository."""
-    pushable = [img for img in images if img.kind != "bootstrap"]
-    mapping = mirror_repositories(sorted({img.source.name for img in pushable}), registry)
-    host, _ = split_target(registry)
-    jobs = [ImageJob(source=img.pinned, target=mapping[img.source.name][len(host) + 1:],
-                     tags=tuple(img.tags or [digest_tag(img.digest)])) for img in pushable]
-    return jobs, mapping
+def plan_jobs(images: list[ImageRecord], registry: str, records: dict[str, Any] | None = None,
+              max_nested: int = 0) -> tuple[list[ImageJob], dict[str, str]]:
+    """One job per target of every carried image (the registry's own images excluded, :mod:`bundler.landing`),
+    and the mapping source repository -> mirror repository."""
+    landing = plan_landing(images, registry, records, max_nested)
+    return landing.jobs, landing.repositories
 
 
 def run_import(opts: ImportOptions, say: Printer = print, bars: BarFactory = no_bars,
@@ -71,7 +64,8 @@ def run_import(opts: ImportOptions, say: Printer = print, bars: BarFactory = no_
     host, _ = split_target(opts.registry)
     client = RegistryClient(host, AuthStore.load(opts.authfile), opts.ca_file, credentials=opts.credentials)
     client.ping()
-    jobs, mapping = plan_jobs(meta.images, opts.registry)
+    landing = plan_landing(meta.images, opts.registry, meta.records, opts.max_nested_paths)
+    jobs, mapping = landing.jobs, landing.repositories
     bar = bars("push", source.reader.total_bytes)
     last = [source.reader.bytes_read]
 
@@ -87,14 +81,7 @@ def run_import(opts: ImportOptions, say: Printer = print, bars: BarFactory = no_
         bar.close()
         source.close()
     result = ImportResult(copy=copy, failed=dict(copy.failed), missing_from_bundle=dict(meta.failed))
-    by_source = {str(job.source): job for job in jobs}
-    for img in meta.images:
-        job = by_source.get(str(img.pinned))
-        if job is None or str(img.pinned) in copy.failed:
-            continue
-        result.images.append(MirroredImage(kind=img.kind, source=img.source, digest=img.digest,
-                                           mirror_repo=mapping[img.source.name], tags=list(job.tags),
-                                           label=img.label, rebuilt_from=img.rebuilt_from))
+    result.images = landing.mirrored(copy.failed)
     octx = OutputContext(outdir=opts.outdir, registry=opts.registry, images=result.images, records=meta.records)
     result.outputs = render_all(octx, [render_mirrors, *renderers()])
     result.seconds = time.monotonic() - start

@@ -13,6 +13,7 @@ from ..transport import Destination, Source
 from .blobs import BlobMover
 from .jobs import FATAL, CopyResult, ImageJob, Resolution
 from .resolve import resolve
+from .sparse import is_sparse, refused_sparse
 
 
 def _noop(_: int) -> None:
@@ -45,8 +46,15 @@ class CopyEngine:
             return
         for m in tree[:-1]:
             self.dest.put_manifest(job.target, m, None)
-        for name in names:
-            self.dest.put_manifest(job.target, top, name)
+        try:
+            for name in names:
+                self.dest.put_manifest(job.target, top, name)
+        except FATAL:
+            raise
+        except BundlerError as exc:
+            if is_sparse(top, tree):
+                raise refused_sparse(exc, str(job.source), len(tree) - 1, len(top.children)) from exc
+            raise
         with self._lock:
             result.manifests_pushed += len(tree) - 1 + len(names)
 

@@ -13,11 +13,14 @@ FATAL = (BundleError, DiskError)
 
 @dataclass(frozen=True)
 class ImageJob:
-    """Copy ``source`` to ``target`` (a repository at the destination) under ``tags`` (none: by digest)."""
+    """Copy ``source`` to ``target`` (a repository at the destination) under ``tags`` (none: by digest).
+    ``platforms`` (``os/architecture``): of a manifest list, carry only these children, the list itself
+    byte-exact (a sparse list: its digest is kept, see :mod:`bundler.engine.sparse`)."""
 
     source: Pinned
     target: str = ""
     tags: tuple[str, ...] = ()
+    platforms: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:

@@ -10,12 +10,15 @@ from ..errors import BundlerError
 from ..oci import Manifest
 from ..transport import Source
 from .jobs import BlobNeed, ImageJob, Resolution
+from .sparse import selected_children
 
 
 def fetch_tree(source: Source, job: ImageJob) -> list[Manifest]:
-    """The job's manifests: a list's children first, the top last."""
+    """The job's manifests: a list's children first (only the selected platforms' for a sparse job), the
+    top last."""
     top = source.get_manifest(job.source)
-    tree = [source.get_manifest(job.source.repo.pinned(child.digest)) for child in top.children]
+    children = selected_children(top, job.platforms, str(job.source)) if job.platforms else top.children
+    tree = [source.get_manifest(job.source.repo.pinned(child.digest)) for child in children]
     tree.append(top)
     return tree
 

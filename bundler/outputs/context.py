@@ -33,8 +33,12 @@ class MirroredImage:
 
     @property
     def mirror_ref(self) -> str:
-        """The mirror reference in the same form as the source reference."""
-        return f"{self.mirror_repo}:{self.source.tag}" if self.source.tag else self.mirror_by_digest
+        """The mirror reference in the same form as the source reference (under the mirror's tag when the
+        configuration gave another: ``targetTag``)."""
+        if not self.source.tag:
+            return self.mirror_by_digest
+        tag = self.source.tag if self.source.tag in self.tags or not self.tags else self.tags[0]
+        return f"{self.mirror_repo}:{tag}"
 
 
 @dataclass
