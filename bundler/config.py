@@ -38,7 +38,7 @@ from .isc.settings import (
     SamplesSpec,
     StorageConfig,
 )
-from .isc.support import not_applicable, pending
+from .isc.support import not_applicable
 from .oci.reference import Reference
 
 __all__ = [
@@ -99,8 +99,7 @@ class ImageSetConfig:
         """Whether the planners have anything to carry (content named only by pending fields does not count)."""
         samples = self.samples is not None and bool(self.samples.from_release or self.samples.images
                                                     or self.samples.images_file)
-        return bool(self.releases or self.additional_images or samples
-                    or any(c.layout is None for c in self.operators))
+        return bool(self.releases or self.additional or samples or self.operators)
 
 
 @dataclass
@@ -257,7 +256,6 @@ def _archive_size(r: Reader, value: Any) -> int | None:
         return None
     if size < 0:
         raise r.error("archiveSize", f"must be a positive number of GiB, not {size}")
-    pending(r, "archiveSize", "archiveSize", size=str(size))
     return size
 
 

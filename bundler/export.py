@@ -25,6 +25,8 @@ from .oci.layout import OCILayout
 from .plan import KINDS, Plan, PlanContext, PlannedImage
 from .progress import BarFactory, Printer, human, no_bars
 from .registry import RegistryPool
+from .sources import with_layouts
+from .transport import Source
 from .transport.layout import LayoutSource
 from .transport.overlay import LocalStore, OverlaySource
 from .transport.registry import RegistrySource
@@ -88,7 +90,7 @@ def report_failures(failed: dict[str, str], say: Printer) -> None:
 class _Places:
     """Where an export reads from and keeps things: built once, for the whole run."""
 
-    def __init__(self, opts: ExportOptions, upstream: RegistrySource) -> None:
+    def __init__(self, opts: ExportOptions, upstream: Source) -> None:
         work = work_dir(opts.bundle)
         keep = not opts.dry_run
         self.layout = OCILayout(work) if keep or work.exists() else None  # a dry run creates nothing
@@ -103,6 +105,13 @@ class _Places:
         return OverlaySource(self.upstream, [ctx.store, *self.local])
 
 
+def _archive_size(opts: ExportOptions, cfg: config.ImageSetConfig, say: Printer) -> None:
+    """oc-mirror's ``archiveSize`` (GiB) is the split size unless ``--split-size`` is given."""
+    if opts.split_size is None and cfg.archive_size:
+        opts.split_size = cfg.archive_size
+        say(f"Splitting into parts of {cfg.archive_size_gib} GiB (archiveSize in {opts.config_path}).")
+
+
 def run_export(opts: ExportOptions, say: Printer = print, bars: BarFactory = no_bars) -> ExportResult:
     start = time.monotonic()
     try:
@@ -113,12 +122,10 @@ def run_export(opts: ExportOptions, say: Printer = print, bars: BarFactory = no_
         raise
     for warning in cfg.warnings:
         say(f"warning: {warning}")
-    if opts.split_size is None and cfg.archive_size:  # oc-mirror's archiveSize (GiB) unless --split-size
-        opts.split_size = cfg.archive_size
-        say(f"Splitting into parts of {cfg.archive_size_gib} GiB (archiveSize in {opts.config_path}).")
+    _archive_size(opts, cfg, say)
     if not opts.dry_run:
         check_writable(opts.bundle)
-    places = _Places(opts, RegistrySource(RegistryPool(AuthStore.load(opts.authfile), opts.ca_file)))
+    places = _Places(opts, with_layouts(RegistrySource(RegistryPool(AuthStore.load(opts.authfile), opts.ca_file)), cfg))
     ctx = PlanContext(config=cfg, source=places.planning, plan=Plan(), workers=opts.workers)
     say(f"Planning from {opts.config_path} ...")
     plan_all(ctx)

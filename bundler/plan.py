@@ -47,6 +47,12 @@ class Plan:
                 existing.source = image.source
             return existing
 
+    def discard(self, image: PlannedImage) -> None:
+        """Leave a planned image out (``blockedImages``)."""
+        with self._lock:
+            self._by_key.pop((image.source.name, image.digest), None)
+            self.images = [i for i in self.images if i is not image]
+
     def fail(self, reference: str, message: str) -> None:
         with self._lock:
             self.failed[reference] = message

@@ -9,7 +9,7 @@ import pytest
 
 from bundler import config
 from bundler.config import LAYOUT_REGISTRY, ConfigLoadError, Platform
-from bundler.isc.support import NOT_APPLICABLE, PENDING
+from bundler.isc.support import NOT_APPLICABLE
 from testkit.isc import V1, isc, layout, warned
 
 # -- operators ---------------------------------------------------------------------------------------
@@ -48,9 +48,7 @@ def test_operator_every_field(tmp_path: Path) -> None:
     assert (logging.default_channel, logging.channels[0].name, logging.channels[0].min_version,
             logging.channels[0].max_version) == ("stable-6.0", "stable-6.0", "6.0.1", "6.0.3")
     assert (acs.min_version, acs.max_version, acs.channels) == ("4.5.0", "4.5.3", [])
-    for key in ("targetCatalog", "targetTag", "targetCatalogSourceTemplate", "platforms"):
-        assert warned(cfg, f"mirror.operators[0].{key}", PENDING[f"operators.{key}"][:25]), key
-    assert warned(cfg, "mirror.operators[0].packages[0].defaultChannel", "not applied yet")
+    assert not cfg.warnings  # every field is applied (tests/test_habits_operators.py)
 
 
 def test_operator_defaults(tmp_path: Path) -> None:
@@ -70,8 +68,7 @@ def test_oci_catalog_relative_to_cwd_as_oc_mirror(tmp_path: Path, monkeypatch: p
     assert spec.layout is not None and spec.layout.path == tmp_path / "work" / "redhat-operator-index"
     # oc-mirror mirrors it to <target>/<directory name>:latest
     assert spec.catalog == config.Reference(LAYOUT_REGISTRY, "redhat-operator-index", tag="latest")
-    assert warned(cfg, "mirror.operators[0].catalog", "not carried yet")
-    assert not cfg.carried_today()
+    assert not cfg.warnings and cfg.carried_today()
 
 
 def test_oci_catalog_absolute_beside_config_targets_and_digest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -199,10 +196,9 @@ def test_v1alpha2_operator_semantics(tmp_path: Path) -> None:
     assert spec.packages[1].channels[0].min_bundle == "kiali.v1.65.0"
     assert warned(cfg, "mirror.operators[0].targetName", "read as targetCatalog: redhat/my-index")
     assert warned(cfg, "mirror.operators[0].originalRef", NOT_APPLICABLE["operators.originalRef"])
-    assert warned(cfg, "mirror.operators[0].packages[1]", "oc-mirror v1 carries this range")
-    assert warned(cfg, "mirror.operators[0].catalog", "olm.package.required")  # v1 resolved dependencies
+    assert len(cfg.warnings) == 2  # targetName and originalRef; the range, minBundle and dependencies are applied
     with pytest.raises(ConfigLoadError, match="cannot be used together with minVersion"):
         isc(tmp_path, "mirror:\n  operators:\n  - catalog: quay.io/a/i:v1\n    packages:\n"
                       "    - {name: a, minBundle: a.v1, minVersion: 1.0.0}\n", api=V1)
     skip = isc(tmp_path, "mirror:\n  operators:\n  - catalog: quay.io/a/i:v1\n    skipDependencies: true\n", api=V1)
-    assert not warned(skip, "mirror.operators[0].catalog", "olm.package.required")
+    assert skip.operators[0].skip_dependencies and not skip.warnings

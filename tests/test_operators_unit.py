@@ -134,8 +134,9 @@ def test_unknown_package_channel_version_are_errors_listing_what_exists() -> Non
     assert "linear-operator" in str(e3.value) and "1.0.0, 1.1.0, 1.2.0" in str(e3.value)
     with pytest.raises(ConfigError, match="not a semantic version"):
         select(cat, CatalogSpec(CAT, packages=[PackageSpec("linear-operator", min_version="banana")]))
-    with pytest.raises(ConfigError, match="full: true cannot be mixed"):
-        select(cat, CatalogSpec(CAT, full=True, packages=[PackageSpec("linear-operator", min_version="1.0.0")]))
+    # full: true with a range only reaches the filter from a v1alpha2 configuration: v1 carries the range
+    ranged = select(cat, CatalogSpec(CAT, full=True, packages=[PackageSpec("linear-operator", min_version="1.1.0")]))
+    assert ranged.bundles == {("linear-operator", "linear-operator.v1.1.0"), ("linear-operator", "linear-operator.v1.2.0")}
 
 
 def test_default_channel_dropped_picks_the_selected_one_with_a_warning() -> None:

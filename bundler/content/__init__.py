@@ -3,7 +3,8 @@ its own outputs from the mirrored images (import), behind one interface (:class:
 
 The list is static. Order matters only for the archive and for kinds that build on another's record:
 bootstrap images first (import loads them before any registry exists), then the release (samples read its
-records), samples, operators, additional images. May import :mod:`bundler.plan`, :mod:`bundler.outputs`,
+records), samples, operators, additional images; then the policy every image is subject to (platforms,
+blockedImages). May import :mod:`bundler.plan`, :mod:`bundler.outputs`,
 :mod:`bundler.oci`, :mod:`bundler.transport`, :mod:`bundler.config`, :mod:`bundler.errors`.
 """
 
@@ -11,10 +12,11 @@ from __future__ import annotations
 
 from ..outputs import Renderer
 from ..plan import PlanContext
-from . import additional, bootstrap, operators, release, samples
+from . import additional, bootstrap, operators, policy, release, samples
 from .base import ContentKind
 
-KINDS: tuple[ContentKind, ...] = (bootstrap.KIND, release.KIND, samples.KIND, operators.KIND, additional.KIND)
+KINDS: tuple[ContentKind, ...] = (bootstrap.KIND, release.KIND, samples.KIND, operators.KIND, additional.KIND,
+                                  policy.KIND)
 
 
 def plan_all(ctx: PlanContext) -> None:

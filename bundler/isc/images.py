@@ -14,9 +14,9 @@ from typing import Any
 
 from .operators import check_layout
 from .platform import read_platforms
-from .reader import Reader
+from .reader import PATH_RE, Reader
 from .settings import AdditionalImage, BlockedImage, HelmChart, HelmRepository, HelmSpec, LayoutRef, SamplesSpec
-from .support import not_applicable, pending
+from .support import not_applicable
 
 ADDITIONAL_FIELDS = ("name", "targetRepo", "targetTag", "platforms")
 CHART_FIELDS = ("name", "version", "path", "imagePaths", "platforms")
@@ -37,13 +37,12 @@ def read_additional(r: Reader, value: Any, fpath: str) -> list[AdditionalImage]:
             written = text[len("oci://"):]
             path = r.local_path(written, f"{ipath}.name")
             check_layout(r, path, f"{ipath}.name")
-            img.layout = LayoutRef(path=path, written=written)
-            pending(r, f"{ipath}.name", "additionalImages.layout")
+            img.layout = LayoutRef(path=path, written=written, where=f"{r.where(f'{ipath}.name')}: {ipath}.name")
+            if not PATH_RE.match(img.mirror_repository):
+                raise r.error(f"{ipath}.name", f"the layout's path {img.mirror_repository!r} is not a valid repository "
+                              "name, and oc-mirror mirrors the image to it", "set targetRepo (e.g. tools/my-image)")
         else:
             img.image = r.ref(text, f"{ipath}.name")
-        for key in ("targetRepo", "targetTag", "platforms"):
-            if doc.get(key):
-                pending(r, f"{ipath}.{key}", f"additionalImages.{key}")
         out.append(img)
     return out
 
@@ -89,8 +88,6 @@ def read_blocked(r: Reader, value: Any, fpath: str) -> list[BlockedImage]:
             raise r.error(f"{fpath}[{i}].name", f"{pattern!r} is not a valid regular expression: {exc}",
                           "blocked images are regular expressions searched in image references, e.g. "
                           "'^quay\\.io/unwanted/' or 'ubi8/ubi-minimal'") from None
-    if out:
-        pending(r, fpath, "blockedImages")
     return out
 
 
@@ -122,8 +119,6 @@ def _samples_list(r: Reader, value: list[Any], fpath: str) -> SamplesSpec:
         else:
             spec.from_release = True
             spec.streams.append(name)
-    if spec.streams:
-        pending(r, fpath, "samples.streams")
     return spec
 
 

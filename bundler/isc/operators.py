@@ -28,7 +28,7 @@ from .settings import (
     PackageSpec,
     layout_repository,
 )
-from .support import not_applicable, pending
+from .support import not_applicable
 
 OPERATOR_FIELDS = ("catalog", "packages", "targetCatalog", "targetTag", "full", "skipDependencies",
                    "targetCatalogSourceTemplate", "platforms")
@@ -83,21 +83,6 @@ def read_catalog(r: Reader, value: Any, fpath: str) -> CatalogSpec:
 def _notes(r: Reader, spec: CatalogSpec, doc: dict[str, Any], fpath: str) -> None:
     if doc.get("originalRef") is not None:
         not_applicable(r, f"{fpath}.originalRef", "operators.originalRef")
-    if spec.layout is not None:
-        pending(r, f"{fpath}.catalog", "operators.layout")
-    keys = ("targetCatalogSourceTemplate", "platforms") if spec.layout else (
-        "targetCatalog", "targetName", "targetTag", "targetCatalogSourceTemplate", "platforms")
-    for key in keys:
-        if doc.get(key):
-            pending(r, f"{fpath}.{key}", "operators.targetCatalog" if key == "targetName" else f"operators.{key}")
-    if r.v1 and not spec.skip_dependencies:
-        pending(r, f"{fpath}.skipDependencies" if "skipDependencies" in doc else f"{fpath}.catalog",
-                "operators.dependencies")
-    for j, pkg in enumerate(spec.packages):
-        if pkg.default_channel:
-            pending(r, f"{fpath}.packages[{j}].defaultChannel", "operators.defaultChannel")
-        if pkg.min_bundle:
-            pending(r, f"{fpath}.packages[{j}].minBundle", "operators.minBundle")
 
 
 def _v1_target_name(r: Reader, doc: dict[str, Any], catalog: Reference, fpath: str) -> str | None:
@@ -131,7 +116,7 @@ def _layout(r: Reader, text: str, fpath: str) -> LayoutRef | None:
         raise r.error(fpath, f"{text!r} names no directory")
     path = r.local_path(written, fpath)
     check_layout(r, path, fpath)
-    return LayoutRef(path=path, written=written, digest=digest or None)
+    return LayoutRef(path=path, written=written, digest=digest or None, where=f"{r.where(fpath)}: {fpath}")
 
 
 def check_layout(r: Reader, path: Path, fpath: str) -> None:
@@ -229,7 +214,6 @@ def _package(r: Reader, value: Any, ppath: str, full: bool) -> PackageSpec:
         if not r.v1:
             raise r.error(f"{ppath}", "a version range cannot be combined with full: true (oc-mirror's filter "
                           "refuses it)", "remove full: true, or the minVersion/maxVersion")
-        pending(r, ppath, "operators.v1FullRange")
     return pkg
 
 
@@ -244,8 +228,6 @@ def _channel(r: Reader, value: Any, cpath: str, pkg: PackageSpec) -> ChannelSpec
     if (cs.min_version or cs.max_version) and (pkg.min_version or pkg.max_version):
         raise r.error(cpath, "a channel range cannot be combined with the package's minVersion/maxVersion "
                       "(oc-mirror refuses the mix)", "keep the range in one place")
-    if doc.get("minBundle"):
-        pending(r, f"{cpath}.minBundle", "operators.minBundle")
     return cs
 
 

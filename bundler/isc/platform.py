@@ -55,7 +55,7 @@ def _notes(r: Reader, spec: PlatformSpec, fpath: str) -> None:
                                     "named release then); remove one of them")
         spec.channels = []
     used = {"channels": spec.channels, "graph": spec.graph, "kubeVirtContainer": spec.kubevirt_container,
-            "platforms": spec.platforms, "architectures": spec.architectures and spec.channels}
+            "architectures": spec.architectures and spec.channels}
     for key, value in used.items():
         if value:
             pending(r, f"{fpath}.{key}", f"platform.{key}")

@@ -79,6 +79,8 @@ class LayoutRef:
     path: Path
     written: str
     digest: str | None = None
+    where: str = ""
+    """``file line N: field`` of the configuration entry, for errors found when the layout is read."""
 
 
 @dataclass
@@ -168,6 +170,14 @@ class AdditionalImage:
         if self.target_tag:
             return self.target_tag
         return self.image.tag if self.image is not None else "latest"
+
+    @property
+    def reference(self) -> Reference:
+        """The registry reference, or for a layout the name it is carried under:
+        ``LAYOUT_REGISTRY/<targetRepo or the path>:<targetTag or latest>`` (oc-mirror's destination)."""
+        if self.image is not None:
+            return self.image
+        return Reference(LAYOUT_REGISTRY, self.mirror_repository, tag=self.mirror_tag or "latest")
 
 
 @dataclass

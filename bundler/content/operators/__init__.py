@@ -22,7 +22,8 @@ from ...outputs import MirroredImage, OutputContext
 from ...plan import PlanContext, PlannedImage
 from ..base import ContentKind
 from ..imagefs import image_config, read_files
-from . import fbc, rebuild, sqlite
+from . import fbc, rebuild, sqlite, wiring
+from .catalogsource import catalog_source
 from .model import FORMAT_FBC, Bundle, Catalog, related_from_csv
 from .select import Selection, select
 
@@ -128,8 +129,6 @@ def display_name(labels: dict[str, str], ref: Reference) -> str:
 def plan(ctx: PlanContext) -> None:
     names: dict[str, int] = {}
     for spec in ctx.config.operators:
-        if spec.layout is not None:  # oci:// catalogs: read and warned about by config, not carried yet
-            continue
         name = catalog_name(spec)
         if name in names:
             name = _rfc1035(f"{name}-{spec.catalog.tag or spec.catalog.digest or len(names)}")
@@ -139,6 +138,8 @@ def plan(ctx: PlanContext) -> None:
         except ConfigError:
             raise
         except BundlerError as exc:
+            if spec.layout is not None:
+                raise wiring.layout_error(spec, exc) from exc
             ctx.plan.fail(str(spec.catalog), f"operator catalog: {exc}")
 
 
@@ -151,6 +152,7 @@ def _plan_catalog(ctx: PlanContext, spec: CatalogSpec, name: str) -> None:
         log.debug("%s: %s", spec.catalog, warning)
         ctx.plan.warnings.append(f"{spec.catalog}: {warning}")
 
+    added = wiring.dependencies(ctx, spec, catalog, selection)
     bundles = [catalog.bundles[key] for key in sorted(selection.bundles)]
     found = _pin_bundles(ctx, spec, bundles)
 
@@ -160,6 +162,7 @@ def _plan_catalog(ctx: PlanContext, spec: CatalogSpec, name: str) -> None:
     else:
         image = _rebuild(ctx, spec, catalog, selection, pinned, name)
         rebuilt = True
+    wiring.land(ctx, spec, image)
     ctx.plan.records.setdefault(EXTRA_KEY, []).append({
         "catalog": str(spec.catalog),
         "name": name,
@@ -175,6 +178,7 @@ def _plan_catalog(ctx: PlanContext, spec: CatalogSpec, name: str) -> None:
             for pkg, chans in sorted(selection.channels.items())
         },
         "bundles": found,
+        **wiring.record_extras(spec, added),
     })
 
 
@@ -231,16 +235,18 @@ def _pin_bundles(ctx: PlanContext, spec: CatalogSpec, bundles: list[Bundle]) -> 
 
 def _rebuild(ctx: PlanContext, spec: CatalogSpec, catalog: Catalog, selection: Selection,
              pinned: Pinned, name: str) -> PlannedImage:
+    platforms = [str(p) for p in spec.platforms]
     if catalog.format == FORMAT_FBC:
         objects = fbc.filtered_objects(catalog, selection.channels, selection.default_channels)
         files = {path: fbc.render_json_stream(objs) for path, objs in sorted(objects.items())}
         root = catalog.location.strip("/")
         layers = rebuild.fbc_layers(root, files)
         new = rebuild.rebuild_image(ctx.source, ctx.store, pinned, layers, cmd=["serve", "/" + root],
-                                    labels={fbc.CONFIGS_LABEL: "/" + root})
+                                    labels={fbc.CONFIGS_LABEL: "/" + root}, platforms=platforms)
     else:
         data = sqlite.prune(catalog.db, set(selection.channels))
-        new = rebuild.rebuild_image(ctx.source, ctx.store, pinned, rebuild.sqlite_layers(catalog.location, data))
+        new = rebuild.rebuild_image(ctx.source, ctx.store, pinned, rebuild.sqlite_layers(catalog.location, data),
+                                    platforms=platforms)
     tags = [spec.catalog.tag] if spec.catalog.tag else []
     return ctx.plan.add(PlannedImage("catalog", spec.catalog, new.digest, new.media_type, tags, name,
                                      rebuilt_from=pinned.digest))
@@ -259,17 +265,8 @@ def render_outputs(octx: OutputContext) -> None:
             continue
         name = str(cat["name"])
         image = img.mirror_by_digest
-        octx.write_yaml(f"catalogSource-{name}.yaml", {
-            "apiVersion": "operators.coreos.com/v1alpha1",
-            "kind": "CatalogSource",
-            "metadata": {"name": name, "namespace": MARKETPLACE_NS},
-            "spec": {
-                "sourceType": "grpc",
-                "image": image,
-                "displayName": str(cat.get("displayName") or name),
-                "publisher": "bundler",
-            },
-        })
+        octx.write_yaml(f"catalogSource-{name}.yaml", catalog_source(
+            name, image, str(cat.get("displayName") or name), cat.get("catalogSourceTemplate")))
         octx.write_yaml(f"clusterCatalog-{name}.yaml", {
             "apiVersion": "olm.operatorframework.io/v1",
             "kind": "ClusterCatalog",

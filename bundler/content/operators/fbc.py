@@ -155,7 +155,9 @@ def _bundle(doc: dict[str, Any]) -> Bundle:
         empty = max(empty, related_from_csv(csv)[1])
     return Bundle(name=str(_ci(doc, "name") or ""), package=str(_ci(doc, "package") or ""),
                   image=str(doc.get("image") or ""), version=bundle_version(doc), related=related,
-                  empty_related=empty, csv=csv)
+                  empty_related=empty, csv=csv,
+                  properties=[p for p in doc.get("properties") or [] if isinstance(p, dict) and p.get("type")
+                              and p.get("type") != "olm.bundle.object"])
 
 
 def _channel(doc: dict[str, Any]) -> Channel:

@@ -44,6 +44,9 @@ class Bundle:
     empty_related: int = 0
     """How many relatedImages entries had no image: the mark of the 2020 ``value:`` bug."""
     csv: dict[str, Any] | None = None
+    properties: list[dict[str, Any]] = field(default_factory=list)
+    """``olm.gvk``, ``olm.gvk.required``, ``olm.package.required`` ... (FBC properties; for SQLite from the
+    properties, dependencies and api tables): what dependency resolution reads."""
 
 
 @dataclass

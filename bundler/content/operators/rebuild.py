@@ -25,9 +25,11 @@ from ...transport.memory import MemoryStore
 
 
 def rebuild_image(source: Source, store: MemoryStore, ref: Pinned, layers: Sequence[Layer],
-                  cmd: list[str] | None = None, labels: dict[str, str] | None = None) -> Manifest:
-    """Append ``layers`` to every platform image of ``ref``; everything new goes into ``store``. Returns
-    the new top-level manifest (an index when the original was one)."""
+                  cmd: list[str] | None = None, labels: dict[str, str] | None = None,
+                  platforms: Sequence[str] = ()) -> Manifest:
+    """Append ``layers`` to every platform image of ``ref`` (only those of ``platforms``, ``os/arch``, when
+    given: the new index lists just them); everything new goes into ``store``. Returns the new top-level
+    manifest (an index when the original was one)."""
     top = source.get_manifest(ref)
     if not top.is_list:
         return _rebuild_one(source, store, ref, top, layers, cmd, labels)
@@ -38,11 +40,14 @@ def rebuild_image(source: Source, store: MemoryStore, ref: Pinned, layers: Seque
         annotations = child.get("annotations") or {}
         if plat.get("os") == "unknown" or "vnd.docker.reference.type" in annotations:
             continue  # build attestations point at the old image; they do not describe the new one
+        if platforms and f"{plat.get('os')}/{plat.get('architecture')}" not in platforms:
+            continue
         child_ref = ref.repo.pinned(child["digest"])
         new = _rebuild_one(source, store, child_ref, source.get_manifest(child_ref), layers, cmd, labels)
         new_children.append({**child, "digest": new.digest, "size": len(new.data), "mediaType": new.media_type})
     if not new_children:
-        raise BundlerError(f"{ref}: the manifest list has no platform image to rebuild")
+        raise BundlerError(f"{ref}: the manifest list has no platform image to rebuild"
+                           + (f" for {', '.join(platforms)}" if platforms else ""))
     doc["manifests"] = new_children
     data = dumps(doc)
     return store.add_manifest(Manifest(data, top.media_type, sha256_digest(data)))

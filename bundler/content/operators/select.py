@@ -248,9 +248,43 @@ def _channel_entries(ch: Channel, rng: VersionRange | None, full: bool, versions
     return filter_by_range(ch, rng, versions, warnings)
 
 
+def _names(ch: Channel, cs: ChannelSpec | None, ps: PackageSpec | None, rng: VersionRange | None, full: bool,
+           versions: dict[str, Version | None], warnings: list[str], pwhere: str) -> set[str]:
+    """One channel's entries to keep. ``full: true`` with a range reaches here only from a v1alpha2
+    configuration (v2alpha1 ones are refused at load): oc-mirror v1 carries the range for that package, full
+    applies to the others. v1's ``minBundle``: from that bundle to the head (a package's minBundle lives in
+    some of its channels; the others get their heads)."""
+    min_bundle = (cs.min_bundle if cs else None) or (ps.min_bundle if ps else None)
+    if min_bundle and not (cs and cs.min_bundle) and ch.entry(min_bundle) is None:
+        return {channel_head(ch)}
+    if min_bundle:
+        return from_bundle(ch, min_bundle, f"{pwhere} channel {ch.name!r}")
+    return _channel_entries(ch, rng, full and rng is None, versions, warnings)
+
+
+def from_bundle(ch: Channel, name: str, where: str) -> set[str]:
+    """oc-mirror v1's ``minBundle``: that bundle and every entry on the replaces chain from the channel's head
+    down to it."""
+    keep: set[str] = set()
+    cur: _Node | None = _graph(ch)
+    while cur is not None and cur.name not in keep:
+        keep.add(cur.name)
+        if cur.name == name or name in {s.name for s in cur.skips}:
+            return keep | {name}
+        cur = cur.replaces
+    raise ConfigError(f"{where}: minBundle {name!r} is not on the channel's upgrade path",
+                      f"the channel has: {_listing([e.name for e in ch.entries])}")
+
+
 def _default_channel(pkg: Package, ps: PackageSpec | None, kept: dict[str, list[str]], where: str,
                      warnings: list[str]) -> str:
-    """The package's default channel if carried, else the first listed (or carried) one, with a warning."""
+    """``defaultChannel`` when the configuration gives one (it must be carried, as oc-mirror requires); else
+    the package's default channel if carried, else the first listed (or carried) one, with a warning."""
+    if ps is not None and ps.default_channel:
+        if ps.default_channel not in kept:
+            raise ConfigError(f"{where}: defaultChannel {ps.default_channel!r} is not among the carried channels "
+                              f"({_listing(list(kept))})", "list it under channels, or name a carried channel")
+        return ps.default_channel
     default = pkg.default_channel
     if default in kept:
         return default
@@ -272,10 +306,8 @@ def _select_package(catalog: Catalog, spec: CatalogSpec, pkg: Package, ps: Packa
         rng = _range(cs.min_version, cs.max_version, f"{pwhere} channel {ch.name!r}") if cs else None
         if rng is None and ps is not None:
             rng = _range(ps.min_version, ps.max_version, pwhere)
-        if spec.full and rng is not None:
-            raise ConfigError(f"{pwhere}: full: true cannot be mixed with minVersion/maxVersion")
-        ranged = ranged or (rng is not None and not spec.full)
-        names = _channel_entries(ch, rng, spec.full, versions, sel.warnings)
+        ranged = ranged or rng is not None
+        names = _names(ch, cs, ps, rng, spec.full, versions, sel.warnings, pwhere)
         if not names:
             continue
         kept[ch.name] = [e.name for e in ch.entries if e.name in names]

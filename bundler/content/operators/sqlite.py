@@ -14,6 +14,7 @@ from typing import Any
 
 from ...errors import BundlerError
 from .model import FORMAT_SQLITE, Bundle, Catalog, Channel, Entry, Package, csv_from_manifests
+from .sqlite_props import bundle_properties
 
 DATABASE_LABEL = "operators.operatorframework.io.index.database.v1"
 LEGACY_DB = "bundles.db"
@@ -126,6 +127,7 @@ def _channel_members(conn: sqlite3.Connection, rows: dict[str, dict[str, Any]]
 def _read(conn: sqlite3.Connection, have: set[str], cat: Catalog) -> None:
     rows = _bundle_rows(conn)
     related, empty = _related_images(conn, have)
+    properties = bundle_properties(conn, have)
     for name, default in conn.execute("SELECT name, default_channel FROM package"):
         cat.packages[name] = Package(name, default or "")
     members, edges = _channel_members(conn, rows)
@@ -144,6 +146,7 @@ def _read(conn: sqlite3.Connection, have: set[str], cat: Catalog) -> None:
                     name=bname, package=pkg, image=str(row.get("bundlepath") or ""),
                     version=str(version) if version else None,
                     related=related.get(bname, []), empty_related=empty.get(bname, 0), csv=csv,
+                    properties=properties.get(bname, []),
                 )
 
 

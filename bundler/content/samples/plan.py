@@ -137,7 +137,10 @@ def plan(ctx: PlanContext) -> None:
                               "streams": {}, "images": [], "skippedImagestreams": [], "failedImagestreams": {}}
     ctx.plan.records["samples"] = record
     streams = streams_from_releases(ctx, record) if spec.from_release else {}
-    skipped_by_config = sorted(n for n in streams if n in skip)
+    skipped_by_config = sorted(n for n in streams if n in skip or (spec.streams and n not in spec.streams))
+    for name in sorted(set(spec.streams) - set(streams)) if streams else []:
+        ctx.plan.warnings.append(f"mirror.samples: no sample image stream {name!r} in the release "
+                                 f"(it has: {', '.join(sorted(streams))})")
     for name in skipped_by_config:
         del streams[name]
     for name, info in streams.items():
