@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from . import __version__
+from . import cli_habits as habits
 from .bundle import parse_size
 from .bundle.archive import ArchiveReader
 from .bundle.metadata import FRONT_FILES, METADATA_FILE, BundleMetadata
@@ -45,7 +46,7 @@ def main_options(
 AUTHFILE = typer.Option(None, "--authfile", help="Pull secret / auth.json (default: REGISTRY_AUTH_FILE, "
                         "$XDG_RUNTIME_DIR/containers/auth.json, ~/.docker/config.json).")
 CA_FILE = typer.Option(None, "--ca-file", help="PEM CA certificate(s) to trust in addition to the system CAs.")
-WORKERS = typer.Option(8, "--workers", min=1, max=64, help="Parallel transfers.")
+WORKERS = habits.WORKERS
 
 
 @app.command("export")
@@ -60,12 +61,22 @@ def export_cmd(
                                           "BUNDLE.000, BUNDLE.001, ..."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan (images, unique blobs, bytes); pull nothing."),
     keep_work: bool = typer.Option(False, "--keep-work", help="Keep BUNDLE.work/ (the OCI layout) after success."),
+    parallel_images: int | None = habits.PARALLEL_IMAGES,
+    parallel_layers: int | None = habits.PARALLEL_LAYERS,
+    retry_times: int = habits.RETRY_TIMES,
+    retry_delay: str | None = habits.RETRY_DELAY,
+    src_tls_verify: str = habits.SRC_TLS,
+    log_level: str | None = habits.LOG_LEVEL,
 ) -> None:
     """Resolve the ImageSetConfiguration and pull everything into one verified bundle."""
     from .export import ExportOptions, run_export
 
-    opts = ExportOptions(config_path=config, bundle=output, authfile=authfile, ca_file=ca_file, workers=workers,
-                         split_size=parse_size(split_size) if split_size else None, dry_run=dry_run, keep_work=keep_work)
+    habits.apply_log_level(log_level)
+    opts = ExportOptions(config_path=config, bundle=output, authfile=authfile, ca_file=ca_file,
+                         workers=habits.workers_for(workers, parallel_images, parallel_layers),
+                         split_size=parse_size(split_size) if split_size else None, dry_run=dry_run, keep_work=keep_work,
+                         connect=habits.connect_options(retry_times, retry_delay, src_tls_verify, "--src-tls-verify",
+                                                        "the source registries"))
     result = run_export(opts, typer.echo, terminal_bars())
     if result.failed:
         raise typer.Exit(EXIT_PARTIAL)
@@ -85,9 +96,20 @@ def import_cmd(
     port: int = typer.Option(8443, "--port", help="Bootstrapped registry port."),
     data_dir: Path | None = typer.Option(None, "--data-dir", help="Bootstrapped registry data directory."),
     flavor: str = typer.Option("quay", "--flavor", help="Bootstrapped registry: quay, or distribution for labs."),
+    max_nested_paths: int = habits.MAX_NESTED,
+    pull_secret: Path | None = habits.PULL_SECRET,
+    parallel_images: int | None = habits.PARALLEL_IMAGES,
+    parallel_layers: int | None = habits.PARALLEL_LAYERS,
+    retry_times: int = habits.RETRY_TIMES,
+    retry_delay: str | None = habits.RETRY_DELAY,
+    dest_tls_verify: str = habits.DEST_TLS,
+    log_level: str | None = habits.LOG_LEVEL,
 ) -> None:
     """Verify the bundle while pushing it, byte-exact, and write what the install needs."""
     from .importer import ImportOptions, run_import
+
+    habits.apply_log_level(log_level)
+    workers = habits.workers_for(workers, parallel_images, parallel_layers)
 
     if registry is None:
         from .quay.importer import import_with_bootstrap
@@ -97,7 +119,9 @@ def import_cmd(
                                        bars=terminal_bars())
     else:
         opts = ImportOptions(bundle=bundle, registry=registry, outdir=output, authfile=authfile, ca_file=ca_file,
-                             workers=workers)
+                             workers=workers, max_nested_paths=max_nested_paths, pull_secret=pull_secret,
+                             connect=habits.connect_options(retry_times, retry_delay, dest_tls_verify,
+                                                            "--dest-tls-verify", f"the mirror {registry}"))
         result = run_import(opts, typer.echo, terminal_bars())
     if result.failed:
         raise typer.Exit(EXIT_PARTIAL)
@@ -142,6 +166,7 @@ def _add_quay() -> None:
 
 
 _add_quay()
+habits.register(app)
 __all__ = ["app", "main"]
 
 

@@ -24,7 +24,7 @@ from .landing import pull_jobs
 from .oci.layout import OCILayout
 from .plan import KINDS, Plan, PlanContext, PlannedImage
 from .progress import BarFactory, Printer, human, no_bars
-from .registry import RegistryPool
+from .registry import ConnectOptions, RegistryPool
 from .sources import with_layouts
 from .transport import Source
 from .transport.layout import LayoutSource
@@ -43,6 +43,7 @@ class ExportOptions:
     dry_run: bool = False
     keep_work: bool = False
     zstd_level: int = 1  # layers are already compressed: level 1 is as small as 3 on them, and faster
+    connect: ConnectOptions = field(default_factory=ConnectOptions)
 
 
 @dataclass
@@ -125,7 +126,8 @@ def run_export(opts: ExportOptions, say: Printer = print, bars: BarFactory = no_
     _archive_size(opts, cfg, say)
     if not opts.dry_run:
         check_writable(opts.bundle)
-    places = _Places(opts, with_layouts(RegistrySource(RegistryPool(AuthStore.load(opts.authfile), opts.ca_file)), cfg))
+    pool = RegistryPool(AuthStore.load(opts.authfile), opts.ca_file, opts.connect)
+    places = _Places(opts, with_layouts(RegistrySource(pool), cfg))
     ctx = PlanContext(config=cfg, source=places.planning, plan=Plan(), workers=opts.workers)
     say(f"Planning from {opts.config_path} ...")
     plan_all(ctx)

@@ -22,7 +22,8 @@ from .landing import digest_tag, plan_landing  # noqa: F401 - digest_tag: import
 from .mapping import split_target
 from .outputs import MirroredImage, OutputContext, render_all, render_mirrors
 from .progress import BarFactory, Printer, human, no_bars
-from .registry import RegistryClient
+from .pullsecret import write_pull_secret
+from .registry import ConnectOptions, RegistryClient
 from .transport.registry import RegistryDestination
 
 
@@ -36,6 +37,8 @@ class ImportOptions:
     workers: int = 8
     credentials: Credentials | None = None  # set by the Quay bootstrap (robot account)
     max_nested_paths: int = 0
+    connect: ConnectOptions = field(default_factory=ConnectOptions)
+    pull_secret: Path | None = None
 
 
 @dataclass
@@ -62,7 +65,8 @@ def run_import(opts: ImportOptions, say: Printer = print, bars: BarFactory = no_
     source = source or BundleSource.open(opts.bundle)
     meta = source.metadata
     host, _ = split_target(opts.registry)
-    client = RegistryClient(host, AuthStore.load(opts.authfile), opts.ca_file, credentials=opts.credentials)
+    auth = AuthStore.load(opts.authfile)
+    client = RegistryClient(host, auth, opts.ca_file, credentials=opts.credentials, options=opts.connect)
     client.ping()
     landing = plan_landing(meta.images, opts.registry, meta.records, opts.max_nested_paths)
     jobs, mapping = landing.jobs, landing.repositories
@@ -84,6 +88,11 @@ def run_import(opts: ImportOptions, say: Printer = print, bars: BarFactory = no_
     result.images = landing.mirrored(copy.failed)
     octx = OutputContext(outdir=opts.outdir, registry=opts.registry, images=result.images, records=meta.records)
     result.outputs = render_all(octx, [render_mirrors, *renderers()])
+    if opts.credentials is None:  # a bootstrapped registry writes its own (robot accounts)
+        secret = write_pull_secret(opts.outdir, opts.registry, client.credentials, opts.pull_secret)
+        result.outputs += [secret] if secret is not None else []
+        if secret is None and opts.pull_secret is not None:
+            say(f"warning: no credentials for {host} in the auth file: pull-secret.json not written")
     result.seconds = time.monotonic() - start
     report = opts.outdir / "report.json"
     report.write_text(json.dumps(_report(result, opts, mapping), indent=2) + "\n")

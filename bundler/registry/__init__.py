@@ -2,5 +2,6 @@
 May import :mod:`bundler.oci`, :mod:`bundler.auth`, :mod:`bundler.http`, :mod:`bundler.errors`."""
 
 from .client import RegistryClient, RegistryPool
+from .options import ConnectOptions
 
-__all__ = ["RegistryClient", "RegistryPool"]
+__all__ = ["ConnectOptions", "RegistryClient", "RegistryPool"]

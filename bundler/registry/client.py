@@ -16,6 +16,7 @@ import requests
 from ..auth import AuthStore
 from ..errors import AuthError, DigestMismatchError, NotFoundError, RegistryError
 from ..oci import Manifest, mediatypes
+from .options import ConnectOptions
 from .session import RegistrySession, _error_text, _short
 
 CHUNK = 1 << 20
@@ -201,15 +202,17 @@ class _Sized:
 class RegistryPool:
     """One client per registry host, sharing auth and TLS settings."""
 
-    def __init__(self, auth: AuthStore | None = None, ca_file: str | Path | None = None) -> None:
+    def __init__(self, auth: AuthStore | None = None, ca_file: str | Path | None = None,
+                 options: ConnectOptions | None = None) -> None:
         self.auth = auth or AuthStore()
         self.ca_file = ca_file
+        self.options = options
         self._clients: dict[str, RegistryClient] = {}
         self._lock = threading.Lock()
 
     def get(self, registry: str) -> RegistryClient:
         with self._lock:
             if registry not in self._clients:
-                self._clients[registry] = RegistryClient(registry, self.auth, self.ca_file)
+                self._clients[registry] = RegistryClient(registry, self.auth, self.ca_file, options=self.options)
             return self._clients[registry]
 

@@ -18,6 +18,7 @@ import requests
 from ..auth import AuthStore, Credentials
 from ..errors import AuthError, RegistryError
 from ..http import TrustedSession, tls_failure
+from .options import ConnectOptions
 from .tls import verify_setting
 
 log = logging.getLogger(__name__)
@@ -42,13 +43,15 @@ class RegistrySession:
         retries: int = 4,
         timeout: float = 60.0,
         credentials: Credentials | None = None,
+        options: ConnectOptions | None = None,
     ) -> None:
         self.registry = registry
         self.auth = auth or AuthStore()
         self.credentials = credentials or self.auth.lookup(registry)
         self.base = f"{'http' if plain_http else 'https'}://{_api_host(registry)}"
-        self.verify = verify_setting(ca_file)
-        self.retries = retries
+        self.options = options or ConnectOptions(retries=retries)
+        self.verify = verify_setting(ca_file) if self.options.tls_verify else False
+        self.retries = self.options.retries
         self.timeout = timeout
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -71,7 +74,7 @@ class RegistrySession:
         """Send with retries on connection errors, 429 and 5xx; translate transport failures."""
         body_factory: Callable[[], Any] | None = kw.pop("body_factory", None)
         replayable = body_factory is not None or isinstance(kw.get("data"), (bytes, type(None)))
-        delay = 0.5
+        delay = self.options.delay(None)
         for attempt in range(self.retries + 1):
             if body_factory is not None:
                 kw["data"] = body_factory()
@@ -91,13 +94,13 @@ class RegistrySession:
                     ) from exc
                 log.debug("retrying %s %s after %s", method, url, exc)
                 time.sleep(delay)
-                delay = min(delay * 2, 8)
+                delay = self.options.delay(delay)
                 continue
             if resp.status_code in RETRY_STATUS and not last:
                 wait = _retry_after(resp) or delay
                 resp.close()
                 time.sleep(wait)
-                delay = min(delay * 2, 8)
+                delay = self.options.delay(delay)
                 continue
             return resp
         raise AssertionError("unreachable")
