@@ -245,6 +245,7 @@ class RegistryServer:
     ``tls`` is True (a fresh CA, or ``ca`` when given), False, or ready ``TLSFiles``.
     ``auth`` is None, ``"basic"`` (htpasswd, bcrypt) or ``"token"`` (``TokenServer`` in a thread).
     Storage is a directory that survives ``stop()``/``restart()``; the port is kept across restarts.
+    Deleting manifests is enabled (``storage.delete.enabled``) unless ``delete_enabled=False``.
     """
 
     def __init__(
@@ -260,6 +261,7 @@ class RegistryServer:
         port: int | None = None,
         policy: GrantPolicy | None = None,
         extra_config: dict[str, Any] | None = None,
+        delete_enabled: bool = True,
     ) -> None:
         if auth not in (None, "basic", "token"):
             raise ValueError(f"auth must be None, 'basic' or 'token', not {auth!r}")
@@ -275,6 +277,7 @@ class RegistryServer:
         self.allow_anonymous = allow_anonymous
         self.port = port or free_port()
         self.extra_config = extra_config or {}
+        self.delete_enabled = delete_enabled
         self.ca: CA | None = None
         self.tls: TLSFiles | None
         if isinstance(tls, TLSFiles):
@@ -340,7 +343,7 @@ class RegistryServer:
             "log": {"level": "warn", "accesslog": {"disabled": True}, "formatter": "text"},
             "storage": {
                 "filesystem": {"rootdirectory": str(self.storage)},
-                "delete": {"enabled": True},
+                "delete": {"enabled": self.delete_enabled},
                 "maintenance": {"uploadpurging": {"enabled": False}},
             },
             "http": {
@@ -438,6 +441,15 @@ class RegistryServer:
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and _port_open(self.port):
             time.sleep(0.05)
+
+    def garbage_collect(self) -> str:
+        """``registry garbage-collect --delete-untagged`` on the stopped registry (as an admin runs it), then start
+        it again; returns what it printed."""
+        self.stop()
+        out = subprocess.run([REGISTRY_BINARY, "garbage-collect", "--delete-untagged", str(self.dir / "config.yml")],
+                             capture_output=True, text=True, check=True)
+        self.start()
+        return out.stdout + out.stderr
 
     def restart(self) -> RegistryServer:
         self.stop()

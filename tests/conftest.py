@@ -16,6 +16,7 @@ import pytest
 
 from bundler.registry.client import RegistryClient
 from testkit.certs import CA
+from testkit.realistic_fixtures import realistic  # noqa: F401 - the habits tests' session fixture
 from testkit.registry import RegistryServer, write_authfile
 from testkit.synthetic import Upstream, build_upstream
 

@@ -13,10 +13,11 @@ RESOURCE_NAME = "bundler"
 
 def repository_mirrors(images: list[MirroredImage], tag_only: bool = False) -> list[dict[str, Any]]:
     """``[{source, mirrors}]`` per source repository, sorted; rebuilt images are excluded (their
-    digests do not exist at the source, so a digest mirror rule cannot apply to them)."""
+    digests do not exist at the source, so a digest mirror rule cannot apply to them), and so are images
+    from local OCI layouts (named under a ``.invalid`` host: no cluster ever pulls from it)."""
     pairs: dict[str, list[str]] = {}
     for img in images:
-        if img.rebuilt_from or (tag_only and not img.by_tag):
+        if img.rebuilt_from or (tag_only and not img.by_tag) or img.source.registry.endswith(".invalid"):
             continue
         mirrors = pairs.setdefault(img.source.name, [])
         if img.mirror_repo not in mirrors:
