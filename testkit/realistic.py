@@ -36,8 +36,9 @@ PINNED = {
     "89abcdef0123456789abcdef0123456789abcdef0123456789abcdef01234567": "redhat/certified-operator-index",
     "8bedbe742f140108897fb3532068e8316900d9814f399d676ac78b46e740e34e": "ubi8/ubi-minimal",
 }
-IMAGES = ("library/registry:2.8.3", "ubi9/ubi:latest", "library/alpine:3.20", "unwanted/debug-tools:latest", "ubi9/nodejs-20:1-59",
-          "stefanprodan/podinfo:6.7.0", "ubi8/ubi:latest", "ubi9/python-311:1-77", "odf4/odf-must-gather-rhel9:v4.14")
+IMAGES = ("library/registry:2.8.3", "ubi9/ubi:latest", "library/alpine:3.20", "unwanted/debug-tools:latest",
+          "ubi9/nodejs-20:1-59", "stefanprodan/podinfo:6.7.0", "ubi8/ubi:latest", "ubi9/python-311:1-77",
+          "odf4/odf-must-gather-rhel9:v4.14")
 LISTS = {"prometheus/node-exporter:v1.8.2": ("amd64", "arm64", "ppc64le", "s390x"),
          "ubi9/ubi-minimal:9.4": ("amd64", "arm64")}
 UNTAGGED = ("rhel9/support-tools", "ubi8/ubi-minimal")

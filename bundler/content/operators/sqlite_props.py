@@ -30,6 +30,14 @@ def _value(text: Any) -> Any:
         return text
 
 
+def _required(dtype: str, value: Any) -> Any:
+    """The sqlite dependency's value as the FBC property has it: a package range is ``version`` there and
+    ``versionRange`` in ``olm.package.required``."""
+    if dtype == "olm.package" and isinstance(value, dict) and "version" in value:
+        return {"packageName": value.get("packageName"), "versionRange": value["version"]}
+    return value
+
+
 def _typed_rows(conn: sqlite3.Connection, have: set[str], out: Props) -> None:
     if "properties" in have and {"type", "value", "operatorbundle_name"} <= _columns(conn, "properties"):
         for ptype, value, bname in conn.execute("SELECT type, value, operatorbundle_name FROM properties"):
@@ -37,7 +45,7 @@ def _typed_rows(conn: sqlite3.Connection, have: set[str], out: Props) -> None:
     if "dependencies" in have and {"type", "value", "operatorbundle_name"} <= _columns(conn, "dependencies"):
         for dtype, value, bname in conn.execute("SELECT type, value, operatorbundle_name FROM dependencies"):
             if dtype in ("olm.gvk", "olm.package"):
-                _add(out, bname, f"{dtype}.required", _value(value))
+                _add(out, bname, f"{dtype}.required", _required(dtype, _value(value)))
 
 
 def _api_rows(conn: sqlite3.Connection, have: set[str], out: Props) -> None:
