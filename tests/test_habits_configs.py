@@ -5,6 +5,7 @@ seen in the plan (dry runs) and, for two of them, in the mirror after export + i
 from __future__ import annotations
 
 import json
+import stat
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -124,14 +125,15 @@ def test_v1_semantics(realistic: RealWorld, tmp_path: Path) -> None:
         {"repository": "redhat/my-operator-index", "tag": None}]  # targetName replaces the last component
 
 
-def _export_import(world: RealWorld, name: str, tmp: Path, mirror: RegistryServer, prefix: str) -> tuple[int, str, Path]:
+def _export_import(world: RealWorld, name: str, tmp: Path, mirror: RegistryServer, prefix: str,
+                   *extra: str) -> tuple[int, str, Path]:
     cfg = world.config(name, tmp / "cfg")
     bundle = tmp / "b.tar.zst"
     code, out = invoke("export", "-c", cfg, "-o", bundle, "--authfile", world.authfile, "--ca-file", world.ca_file)
     assert code in (0, 2), out
     outdir = tmp / "out"
     code, out2 = invoke("import", bundle, "--registry", f"{mirror.host}/{prefix}", "-o", outdir,
-                        "--authfile", world.authfile, "--ca-file", world.ca_file)
+                        "--authfile", world.authfile, "--ca-file", world.ca_file, *extra)
     return code, out + out2, outdir
 
 
@@ -158,22 +160,29 @@ def test_oci_catalog_template_and_layout_image_round_trip(realistic: RealWorld, 
     assert "oci-layout.invalid" not in idms and "devworkspace-operator" in idms  # the dependency was carried
     report = json.loads((outdir / "report.json").read_text())
     assert any(i["mirror"] == f"{mirror.host}/{prefix}/tools/debug-tools:1.0" for i in report["images"])
+    # the mirror's credentials from --authfile (and only those: not the upstream's) for install-config
+    secret = outdir / "pull-secret.json"
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    assert set(json.loads(secret.read_text())["auths"]) == {mirror.host} and mirror.password not in out
 
 
 def test_sparse_list_refused_by_distribution(realistic: RealWorld, tmp_path: Path,
                                              basic_registry: tuple[RegistryServer, str]) -> None:
     """Docker Distribution refuses a manifest list whose children are not all there: the selected platforms'
-    images arrive (by digest), the list fails by reference with what to do; everything else is imported."""
+    images arrive (by digest), the list fails by reference with what to do; everything else is imported (here
+    with --max-nested-paths 2: every path below the prefix is flattened into one component)."""
     mirror, prefix = basic_registry
-    code, out, outdir = _export_import(realistic, "release-pinned.yaml", tmp_path, mirror, prefix)
+    code, out, outdir = _export_import(realistic, "release-pinned.yaml", tmp_path, mirror, prefix,
+                                       "--max-nested-paths", "2")
     assert code == 2, out
     assert "the registry refused the manifest list carried for 2 of its 4 platforms (a sparse list)" in out
-    assert "FEATURE_SPARSE_INDEX" in out
+    assert "validation.manifests.indexes.platforms: none" in out
     client = mirror.client()
-    assert client.get_manifest(f"{prefix}/tools/support-tools", "9.4")  # targetRepo / targetTag
-    assert client.head_manifest(f"{prefix}/prometheus/node-exporter", "v1.8.2") is None
+    assert client.get_manifest(f"{prefix}/tools-support-tools", "9.4")  # targetRepo / targetTag, flattened
+    assert client.head_manifest(f"{prefix}/prometheus-node-exporter", "v1.8.2") is None
+    assert client.head_manifest(f"{prefix}/openshift-release-dev-ocp-release", "4.16.8-x86_64")
     exporter = realistic.up.digests["prometheus/node-exporter:v1.8.2"]
     kids = [c for c in realistic.upstream.client().get_manifest("prometheus/node-exporter", exporter).children]
-    present = {c.platform.architecture: client.head_manifest(f"{prefix}/prometheus/node-exporter", c.digest) is not None
+    present = {c.platform.architecture: client.head_manifest(f"{prefix}/prometheus-node-exporter", c.digest) is not None
                for c in kids if c.platform}
     assert present == {"amd64": True, "arm64": True, "ppc64le": False, "s390x": False}

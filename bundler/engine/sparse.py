@@ -2,12 +2,13 @@
 kept byte-exact so its digest (what releases and catalogs reference) does not change (oc-mirror's
 ``platforms:``, containers/image ``CopySpecificImages``).
 
-Registries differ on whether they store a list whose children are not all present: Docker Distribution
-2.x refuses it (``MANIFEST_BLOB_UNKNOWN``: it checks every child of a list on push); Quay refuses it unless
-``FEATURE_SPARSE_INDEX`` is on (then only the architectures in ``SPARSE_INDEX_REQUIRED_ARCHS`` must be
-present). bundler then pushes the selected children (usable by digest) and fails the list by reference with
-that explanation: the list cannot exist under its digest without its children, and another digest would
-break every reference to it. docs/usage.md ("Platforms") says what to do.
+Registries differ on whether they store a list whose children are not all present, checked for real:
+Docker Distribution 2.8 refuses it (``MANIFEST_BLOB_UNKNOWN``: it checks every child of a list on push, with no
+setting to turn that off; Distribution 3 has ``validation.manifests.indexes.platforms: none``, which oc-mirror
+recommends); Project Quay 3.12 refuses it too (it loads every child to store the list; its source has no sparse
+setting). bundler then pushes the selected children (usable by digest) and fails the list by reference with
+that explanation: the list cannot exist under its digest without its children, and another digest would break
+every reference to it. docs/usage.md ("Platforms") says what to do.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ def refused_sparse(exc: BundlerError, where: str, kept: int, total: int) -> Bund
     return BundlerError(
         f"{where}: the registry refused the manifest list carried for {kept} of its {total} platforms "
         f"(a sparse list): {exc.message}",
-        "Docker Distribution never accepts one; Quay does with FEATURE_SPARSE_INDEX: true in its config. "
-        "The selected platforms' images were pushed and work by digest; to have the list itself, carry every "
-        "platform (remove platforms:) or use a registry that accepts sparse lists",
+        "Docker Distribution 2.x and Quay 3.12 never accept one; Distribution 3 does with "
+        "validation.manifests.indexes.platforms: none. The selected platforms' images were pushed and work by "
+        "digest; to have the list itself, carry every platform (remove platforms:) or use a registry that accepts "
+        "sparse lists",
     )

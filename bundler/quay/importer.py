@@ -60,7 +60,7 @@ def import_with_bootstrap(bundle: Path, outdir: Path, *, authfile: Path | None, 
     images = quay.load_images_from_layout(staging, list(roles.values())) if roles else {}
     by_role = {role: images.get(ref, ref) for role, ref in roles.items()}
     host = hostname or socket.getfqdn()
-    jobs, _ = plan_jobs(meta.images, f"{host}:{port}")
+    jobs, _ = plan_jobs(meta.images, f"{host}:{port}", meta.records)
     orgs = sorted({job.target.split("/", 1)[0] for job in jobs})
     say(f"Bootstrapping the {flavor} registry at {host}:{port} (data in {data_dir}) ...")
     mirror = quay.bootstrap(data_dir, host, port, orgs, flavor=flavor, images=by_role or None, progress=say)
