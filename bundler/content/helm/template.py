@@ -281,6 +281,11 @@ class Exec:
         raise self.err(f"undefined variable: {name}")
 
     def chain(self, dot: Any, receiver: Any, names: list[str], arg_nodes: list[Node], final: Any) -> Any:
+        """A field chain. A nil at its start (dot, a variable, a parenthesised pipeline) is Go's invalid
+        value and yields nil; a nil met inside the chain (a missing map key) fails on the next field,
+        which is why charts write ``((.Values.global).x).y`` for safe navigation."""
+        if receiver is None:
+            return None
         for name in names[:-1]:
             receiver = self.field(receiver, name, None)
         args = [self.eval_arg(dot, n) for n in arg_nodes]
