@@ -58,13 +58,14 @@ class Dependency:
     def from_doc(cls, doc: Any, where: str) -> Dependency:
         if not isinstance(doc, dict) or not doc.get("name"):
             raise ChartError(f"{where}: a dependency needs a name (got {doc!r})")
-        alias = _str(doc.get("alias"))
+        alias = meta_str(doc.get("alias"))
         if alias and not _ALIAS.match(alias):
             raise ChartError(f"{where}: dependency {doc['name']!r} has an invalid alias {alias!r}",
                              "an alias may only hold letters, digits, '_' and '-'")
         tags = doc.get("tags") or []
-        return cls(name=_str(doc["name"]), version=_str(doc.get("version")), repository=_str(doc.get("repository")),
-                   condition=_str(doc.get("condition")), tags=[_str(t) for t in tags] if isinstance(tags, list) else [],
+        return cls(name=meta_str(doc["name"]), version=meta_str(doc.get("version")),
+                   repository=meta_str(doc.get("repository")), condition=meta_str(doc.get("condition")),
+                   tags=[meta_str(t) for t in tags] if isinstance(tags, list) else [],
                    enabled=bool(doc.get("enabled", False)), import_values=list(doc.get("import-values") or []),
                    alias=alias)
 
@@ -107,7 +108,7 @@ class Chart:
     @property
     def annotations(self) -> dict[str, str]:
         a = self.metadata.get("annotations")
-        return {str(k): _str(v) for k, v in a.items()} if isinstance(a, dict) else {}
+        return {str(k): meta_str(v) for k, v in a.items()} if isinstance(a, dict) else {}
 
     @property
     def label(self) -> str:
@@ -139,7 +140,7 @@ class Chart:
         return out
 
 
-def _str(v: Any) -> str:
+def meta_str(v: Any) -> str:
     """A Chart.yaml string field as sigs.k8s.io/yaml fills a Go string (``1.10`` -> ``1.1``)."""
     if v is None:
         return ""
@@ -151,7 +152,7 @@ def _str(v: Any) -> str:
     return str(v)
 
 
-def _sanitize(s: str) -> str:
+def sanitize(s: str) -> str:
     """helm ``sanitizeString``: whitespace becomes a space, unprintable characters are dropped."""
     return "".join(" " if ch.isspace() else ch for ch in s if ch.isprintable() or ch.isspace())
 
@@ -257,7 +258,7 @@ def _metadata(files: list[ChartFile], source: str) -> dict[str, Any]:
     meta: dict[str, Any] = {str(k): v for k, v in doc.items()}
     for key in _META_STRINGS:
         if key in meta:
-            meta[key] = _sanitize(_str(meta[key]))
+            meta[key] = sanitize(meta_str(meta[key]))
     meta.setdefault("apiVersion", "v1")
     if not meta["apiVersion"]:
         meta["apiVersion"] = "v1"

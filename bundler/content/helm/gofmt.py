@@ -144,39 +144,59 @@ def _pad(s: str, flags: str, width: int | None) -> str:
     return s.rjust(width, "0" if "0" in flags and s.replace(".", "").lstrip("-").isdigit() else " ")
 
 
+def _int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _v(flags: str, prec: int | None, v: Any) -> str:
+    s = go_quote(v) if "#" in flags and isinstance(v, str) else go_str(v)
+    return s[:prec] if prec is not None and isinstance(v, str) else s
+
+
+def _s(flags: str, prec: int | None, v: Any) -> str | None:
+    if not isinstance(v, (str, bytes, list, dict, GoObject)):
+        return None
+    s = go_str(v)
+    return s[:prec] if prec is not None and isinstance(v, str) else s
+
+
+def _q(flags: str, prec: int | None, v: Any) -> str | None:
+    if isinstance(v, str):
+        return go_quote(v)
+    return f"'{chr(v)}'" if _int(v) else None
+
+
+def _x(v: Any) -> str | None:
+    if _int(v):
+        return format(v, "x")
+    return v.encode().hex() if isinstance(v, str) else None
+
+
+def _float_verb(verb: str) -> Any:
+    return lambda flags, prec, v: (format_float(v, verb, -1 if prec is None else prec)
+                                   if isinstance(v, float) else None)
+
+
+_VERBS: dict[str, Any] = {
+    "v": _v,
+    "s": _s,
+    "d": lambda f, p, v: str(v) if _int(v) else None,
+    "q": _q,
+    "t": lambda f, p, v: go_str(v) if isinstance(v, bool) else None,
+    "f": _float_verb("f"), "F": _float_verb("f"), "e": _float_verb("e"), "g": _float_verb("g"),
+    "x": lambda f, p, v: _x(v),
+    "X": lambda f, p, v: (lambda r: r.upper() if r else r)(_x(v)),
+    "o": lambda f, p, v: format(v, "o") if _int(v) else None,
+    "c": lambda f, p, v: chr(v) if _int(v) else None,
+    "T": lambda f, p, v: type_name(v),
+}
+
+
 def _one(verb: str, flags: str, prec: int | None, v: Any) -> str:
-    if verb in ("v", "s"):
-        if verb == "s" and not isinstance(v, (str, bytes, list, dict, GoObject)):
-            return _bad(verb, v)
-        s = go_str(v) if not (verb == "v" and "#" in flags and isinstance(v, str)) else go_quote(v)
-        return s[:prec] if prec is not None and isinstance(v, str) else s
-    if verb == "d":
-        return str(v) if isinstance(v, int) and not isinstance(v, bool) else _bad(verb, v)
-    if verb == "q":
-        if isinstance(v, str):
-            return go_quote(v)
-        return f"'{chr(v)}'" if isinstance(v, int) and not isinstance(v, bool) else _bad(verb, v)
-    if verb == "t":
-        return go_str(v) if isinstance(v, bool) else _bad(verb, v)
-    if verb in ("f", "F", "e", "g"):
-        if isinstance(v, float):
-            return format_float(v, verb.lower(), -1 if prec is None else prec)
-        return _bad(verb, v)
-    if verb in ("x", "X"):
-        if isinstance(v, int) and not isinstance(v, bool):
-            s = format(v, "x")
-        elif isinstance(v, str):
-            s = v.encode().hex()
-        else:
-            return _bad(verb, v)
-        return s.upper() if verb == "X" else s
-    if verb == "o":
-        return format(v, "o") if isinstance(v, int) and not isinstance(v, bool) else _bad(verb, v)
-    if verb == "c":
-        return chr(v) if isinstance(v, int) and not isinstance(v, bool) else _bad(verb, v)
-    if verb == "T":
-        return type_name(v)
-    return f"%!{verb}({type_name(v)}={go_str(v)})"
+    """One verb applied to one operand; a type mismatch prints as Go does (``%!d(string=x)``)."""
+    fn = _VERBS.get(verb)
+    out = fn(flags, prec, v) if fn else None
+    return _bad(verb, v) if out is None else out
 
 
 def sprintf(fmt: str, *args: Any) -> str:

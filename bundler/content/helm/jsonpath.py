@@ -129,34 +129,46 @@ def _compare(a: Any, op: str, b: Any) -> bool:
         return False
 
 
+def _field(v: Any, name: str) -> list[Any]:
+    if isinstance(v, dict):
+        return list(v.values()) if name == "*" else ([v[name]] if name in v else [])
+    return list(v) if isinstance(v, list) and name == "*" else []
+
+
+def _recursive(v: Any, name: str) -> list[Any]:
+    return [x for node in _recurse(v) if isinstance(node, dict) for x in _field(node, name)]
+
+
+def _all(v: Any, _: Any) -> list[Any]:
+    return list(v) if isinstance(v, list) else list(v.values()) if isinstance(v, dict) else []
+
+
+def _filter(v: Any, arg: Any) -> list[Any]:
+    path, op, lit = arg
+    if not isinstance(v, list):
+        return []
+    out = []
+    for item in v:
+        found = evaluate(path, item)
+        if (op is None and found) or (op and any(_compare(f, op, lit) for f in found)):
+            out.append(item)
+    return out
+
+
+_STEPS: dict[str, Any] = {
+    "field": _field,
+    "recurse": _recursive,
+    "all": _all,
+    "indexes": lambda v, ix: [v[i] for i in ix if -len(v) <= i < len(v)] if isinstance(v, list) else [],
+    "slice": lambda v, sl: list(v[sl]) if isinstance(v, list) else [],
+    "keys": lambda v, ks: [v[k] for k in ks if k in v] if isinstance(v, dict) else [],
+    "filter": _filter,
+}
+
+
 def _apply(values: list[Any], step: tuple[str, Any]) -> list[Any]:
     kind, arg = step
-    out: list[Any] = []
-    for v in values:
-        if kind == "field":
-            if isinstance(v, dict):
-                out.extend(v.values() if arg == "*" else ([v[arg]] if arg in v else []))
-            elif isinstance(v, list) and arg == "*":
-                out.extend(v)
-        elif kind == "recurse":
-            for node in _recurse(v):
-                if isinstance(node, dict) and (arg == "*" or arg in node):
-                    out.extend(node.values() if arg == "*" else [node[arg]])
-        elif kind == "all":
-            out.extend(v if isinstance(v, list) else list(v.values()) if isinstance(v, dict) else [])
-        elif kind == "indexes" and isinstance(v, list):
-            out.extend(v[i] for i in arg if -len(v) <= i < len(v))
-        elif kind == "slice" and isinstance(v, list):
-            out.extend(v[arg])
-        elif kind == "keys" and isinstance(v, dict):
-            out.extend(v[k] for k in arg if k in v)
-        elif kind == "filter" and isinstance(v, list):
-            path, op, lit = arg
-            for item in v:
-                found = evaluate(path, item)
-                if (op is None and found) or (op and any(_compare(f, op, lit) for f in found)):
-                    out.append(item)
-    return out
+    return [x for v in values for x in _STEPS[kind](v, arg)]
 
 
 def evaluate(steps: list[tuple[str, Any]], data: Any) -> list[Any]:

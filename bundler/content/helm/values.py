@@ -159,10 +159,10 @@ def _alias_copy(charts: list[Chart], dep: Dependency) -> Chart | None:
     return None
 
 
-def _enabled(c: Chart, v: dict[str, Any], path: str, result: Processed) -> None:
+def _match_subcharts(c: Chart) -> set[int]:
+    """Replace ``c``'s subcharts by those matched to its requirements (aliased copies) plus the
+    undeclared ones; the indexes of requirements that found their chart."""
     reqs = c.requirements
-    if not reqs:
-        return
     kept = [sub for sub in c.dependencies
             if not any(sub.name == r.name and is_compatible_range(r.version, sub.version) for r in reqs)]
     matched: set[int] = set()
@@ -174,18 +174,30 @@ def _enabled(c: Chart, v: dict[str, Any], path: str, result: Processed) -> None:
         if req.alias:
             req.name = req.alias
     c.set_dependencies(kept)
-    for req in reqs:
+    return matched
+
+
+def _report_missing(c: Chart, matched: set[int], result: Processed) -> None:
+    for i, req in enumerate(c.requirements):
+        if req.enabled and i not in matched:
+            version = f" {req.version}" if req.version else ""
+            origin = f" from {req.repository}" if req.repository else ""
+            result.missing.append(f"{c.full_path()}: dependency {req.name}{version}{origin} is not in charts/")
+
+
+def _enabled(c: Chart, v: dict[str, Any], path: str, result: Processed) -> None:
+    """``processDependencyEnabled``: aliases, then tags and conditions decide; disabled ones go."""
+    if not c.requirements:
+        return
+    matched = _match_subcharts(c)
+    for req in c.requirements:
         req.enabled = True
     cvals = coalesce_values(c, v, result.warnings)
-    _apply_tags(reqs, cvals, result.warnings)
-    _apply_conditions(reqs, cvals, path, result.warnings)
-    off = {r.name for r in reqs if not r.enabled}
-    for i, req in enumerate(reqs):
-        if req.enabled and i not in matched:
-            result.missing.append(f"{c.full_path()}: dependency {req.name}"
-                                  f"{' ' + req.version if req.version else ''}"
-                                  f"{' from ' + req.repository if req.repository else ''} is not in charts/")
-    c.requirements = [r for r in reqs if r.name not in off]
+    _apply_tags(c.requirements, cvals, result.warnings)
+    _apply_conditions(c.requirements, cvals, path, result.warnings)
+    _report_missing(c, matched, result)
+    off = {r.name for r in c.requirements if not r.enabled}
+    c.requirements = [r for r in c.requirements if r.name not in off]
     subs = [d for d in c.dependencies if d.name not in off]
     c.set_dependencies(subs)
     for sub in subs:
