@@ -23,6 +23,7 @@ from .imagesources import Candidate, annotation_candidates, manifest_candidates,
 from .jsonpath import JSONPath, JSONPathError
 from .render import DEFAULT_KUBE_VERSION, RenderedFile, render_chart
 from .template import MARKER_RE
+from .values import coalesce_values, process_dependencies, table
 from .yamlutil import load
 
 # oc-mirror v2's defaults (internal/pkg/helm/local_stored_collector.go getImagesPath); the pod-spec
@@ -100,7 +101,7 @@ class _Collector:
     def __init__(self, result: ChartImages, paths: list[JSONPath]) -> None:
         self.result, self.paths = result, paths
         self.seen: dict[str, FoundImage] = {}
-        self.marked: set[int] = set()
+        self.bad: set[str] = set()           # full paths of charts whose rendering had problems
 
     def add(self, c: Candidate, strict: bool, into: list[FoundImage], file: str = "") -> FoundImage | None:
         if not isinstance(c.value, str):
@@ -131,27 +132,30 @@ class _Collector:
             doc = load(text)
         except yaml.YAMLError as exc:
             why = ("after an unresolved expression" if MARKER_RE.search(text) else "")
+            self.bad.add(rf.chart.full_path())
             self.problem("yaml", rf.name, f"rendered document {index + 1} is not valid YAML {why}: "
                                           f"{str(exc).splitlines()[0]}; its images are not read".replace("  ", " "))
             return
         if not isinstance(doc, dict):
             return
         for c in manifest_candidates(doc, rf.name):
-            self.add(c, c.source == "manifest", self.result.images, rf.name)
+            if self.add(c, c.source == "manifest", self.result.images, rf.name) is None and c.source == "manifest":
+                self.bad.add(rf.chart.full_path())
         for jp in self.paths:
             for piece in jp.execute(doc).split():
                 self.add(Candidate(piece, "imagePath", f"{rf.name}: {jp.template}"), False, self.result.images)
 
 
-def _subchart_versions(root: Chart) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for c in root.walk()[1:]:
+def _values_paths(root: Chart) -> dict[str, Chart]:
+    """Values path (``""``, ``cache``, ``cache.common``) -> the chart that owns that values section."""
+    out: dict[str, Chart] = {}
+    for c in root.walk():
         names = []
         node: Chart | None = c
         while node is not None and node.parent is not None:
             names.append(node.name)
             node = node.parent
-        out[".".join(reversed(names))] = c.app_version
+        out[".".join(reversed(names))] = c
     return out
 
 
@@ -165,12 +169,15 @@ def find_images(chart: Chart, image_paths: Iterable[str] = (), values: dict[str,
     collector = _Collector(result, compile_image_paths(image_paths, chart.label))
     rendered = render_chart(chart, values, kube_version=kube_version)
     result.warnings.extend(rendered.warnings)
-    for err in rendered.errors:
-        collector.problem("unresolved", err.template, err.reason, err.line)
     for missing in rendered.missing:
-        collector.problem("missing-dependency", missing.split(":", 1)[0], missing.split(": ", 1)[1] +
-                          "; its images are not found (run 'helm dependency build' before exporting)")
+        where, _, what = missing.partition(": ")
+        collector.problem("missing-dependency", where, what + "; its images are not found (run 'helm dependency "
+                                                               "build' before exporting)")
+        collector.bad.add(where)
     for rf in rendered.files:
+        for err in rf.unresolved:
+            collector.problem("parse" if not rf.text else "unresolved", err.template, err.reason, err.line)
+            collector.bad.add(rf.chart.full_path())
         for index, text in _documents(rf):
             collector.document(rf, index, text)
     shown = {parse_image(i.reference)[0].repository for i in result.images}
@@ -178,14 +185,33 @@ def find_images(chart: Chart, image_paths: Iterable[str] = (), values: dict[str,
         for cand in annotation_candidates(c.annotations, c.label, result.warnings):
             if not _shown(cand, shown):
                 collector.add(cand, False, result.images)
-    extra = result.images if not result.fully_resolved else result.optional
-    for cand in values_candidates(rendered.values, chart.label, rendered.chart.app_version,
-                                  _subchart_versions(rendered.chart)):
-        if not _shown(cand, shown):
-            collector.add(cand, False, extra)
+    _values_fallback(collector, rendered.chart, rendered.values, shown)
+    _optional(collector, chart, values, shown)
     return result
 
 
+def _values_fallback(collector: _Collector, root: Chart, vals: dict[str, Any], shown: set[str]) -> None:
+    """For each chart whose rendering had problems, the images its own values section describes."""
+    owners = _values_paths(root)
+    versions = {path: c.app_version for path, c in owners.items()}
+    for path, c in owners.items():
+        if c.full_path() not in collector.bad:
+            continue
+        section = table(vals, path) if path else vals
+        skip = frozenset(d.name for d in c.dependencies)
+        for cand in values_candidates(section or {}, c.label, c.app_version, versions, path, skip):
+            if not _shown(cand, shown):
+                collector.add(cand, False, collector.result.images)
+
+
+def _optional(collector: _Collector, chart: Chart, values: dict[str, Any] | None, shown: set[str]) -> None:
+    """Images described in the values of every chart, enabled or not, that nothing above found."""
+    everything = process_dependencies(chart, values, keep_disabled=True).chart
+    vals = coalesce_values(everything, values)
+    versions = {path: c.app_version for path, c in _values_paths(everything).items()}
+    for cand in values_candidates(vals, chart.label, chart.app_version, versions):
+        if not _shown(cand, shown):
+            collector.add(cand, False, collector.result.optional)
 def _shown(cand: Candidate, repositories: set[str]) -> bool:
     try:
         return parse_image(str(cand.value))[0].repository in repositories

@@ -29,6 +29,7 @@ class Candidate:
     value: Any
     source: str          # manifest | env | imagePath | annotation | values
     where: str
+    path: str = ""       # values path (values candidates only)
 
 
 def parse_image(text: str) -> tuple[Reference, bool]:
@@ -129,12 +130,15 @@ def _image_from_map(m: dict[str, Any], registry_override: str, app_version: str)
 
 
 def values_candidates(values: dict[str, Any], chart_label: str, app_version: str,
-                      subcharts: dict[str, str]) -> Iterator[Candidate]:
+                      subcharts: dict[str, str], base: str = "", skip: frozenset[str] = frozenset()
+                      ) -> Iterator[Candidate]:
     """``image``-like maps and image strings in (coalesced) values; ``global.imageRegistry`` applies.
 
-    ``subcharts`` maps a values key to that subchart's appVersion (a tag left empty usually defaults
-    to the owning chart's appVersion)."""
-    yield from _walk_values(values, "", "", app_version, subcharts, chart_label)
+    ``subcharts`` maps a values path to that subchart's appVersion (a tag left empty usually defaults
+    to the owning chart's appVersion); ``base`` is the path of ``values``; top-level keys in ``skip``
+    (other charts' sections) are not walked."""
+    top = {k: v for k, v in values.items() if k not in skip} if isinstance(values, dict) else values
+    yield from _walk_values(top, base, "", app_version, subcharts, chart_label)
 
 
 def _walk_values(node: Any, path: str, registry: str, app_version: str, subcharts: dict[str, str],
@@ -145,7 +149,7 @@ def _walk_values(node: Any, path: str, registry: str, app_version: str, subchart
             registry = glob["imageRegistry"]
         ref = _image_from_map(node, registry, app_version) if ("tag" in node or "digest" in node) else None
         if ref:
-            yield Candidate(ref, "values", f"chart {label}: values {path or '.'}")
+            yield Candidate(ref, "values", f"chart {label}: values {path or '.'}", path)
             return
         for k, v in node.items():
             if k == "global":
@@ -153,7 +157,7 @@ def _walk_values(node: Any, path: str, registry: str, app_version: str, subchart
             sub = f"{path}.{k}" if path else str(k)
             av = subcharts.get(sub, app_version)
             if isinstance(v, str) and k.lower().endswith("image") and looks_like_image(v, True):
-                yield Candidate(v, "values", f"chart {label}: values {sub}")
+                yield Candidate(v, "values", f"chart {label}: values {sub}", sub)
             else:
                 yield from _walk_values(v, sub, registry, av, subcharts, label)
     elif isinstance(node, list):

@@ -217,6 +217,7 @@ def render_chart(chart: Chart, values: dict[str, Any] | None = None, kube_versio
     engine = Engine()
     errors: list[TemplateError] = []
     broken: set[str] = set()
+    files: list[RenderedFile] = []
     for name in _order(list(targets)):
         chart_of = targets[name][0]
         src = next(t for t in chart_of.templates if posixpath.join(chart_of.full_path(), t.name) == name)
@@ -225,7 +226,7 @@ def render_chart(chart: Chart, values: dict[str, Any] | None = None, kube_versio
         except TemplateError as exc:
             errors.append(exc)
             broken.add(name)
-    files: list[RenderedFile] = []
+            files.append(RenderedFile(name, chart_of, "", [exc]))
     for name in sorted(targets):
         if posixpath.basename(name).startswith("_") or name.endswith(".txt") or name in broken:
             continue

@@ -141,10 +141,11 @@ def _coalesce_tables(dst: dict[str, Any], src: dict[str, Any] | None, prefix: st
 
 # -- dependencies ----------------------------------------------------------------------------------
 
-def process_dependencies(chart: Chart, vals: dict[str, Any] | None = None) -> Processed:
-    """A processed copy of ``chart`` (the loaded chart is left as it is)."""
+def process_dependencies(chart: Chart, vals: dict[str, Any] | None = None, keep_disabled: bool = False) -> Processed:
+    """A processed copy of ``chart`` (the loaded chart is left as it is). ``keep_disabled`` applies
+    aliases but keeps subcharts that conditions or tags turn off (to see what could be enabled)."""
     result = Processed(chart.copy_tree())
-    _enabled(result.chart, vals or {}, "", result)
+    _enabled(result.chart, vals or {}, "", result, keep_disabled)
     _import_values_tree(result.chart, result.warnings)
     return result
 
@@ -185,7 +186,7 @@ def _report_missing(c: Chart, matched: set[int], result: Processed) -> None:
             result.missing.append(f"{c.full_path()}: dependency {req.name}{version}{origin} is not in charts/")
 
 
-def _enabled(c: Chart, v: dict[str, Any], path: str, result: Processed) -> None:
+def _enabled(c: Chart, v: dict[str, Any], path: str, result: Processed, keep: bool = False) -> None:
     """``processDependencyEnabled``: aliases, then tags and conditions decide; disabled ones go."""
     if not c.requirements:
         return
@@ -196,12 +197,12 @@ def _enabled(c: Chart, v: dict[str, Any], path: str, result: Processed) -> None:
     _apply_tags(c.requirements, cvals, result.warnings)
     _apply_conditions(c.requirements, cvals, path, result.warnings)
     _report_missing(c, matched, result)
-    off = {r.name for r in c.requirements if not r.enabled}
+    off = set() if keep else {r.name for r in c.requirements if not r.enabled}
     c.requirements = [r for r in c.requirements if r.name not in off]
     subs = [d for d in c.dependencies if d.name not in off]
     c.set_dependencies(subs)
     for sub in subs:
-        _enabled(sub, cvals, f"{path}{sub.name}.", result)
+        _enabled(sub, cvals, f"{path}{sub.name}.", result, keep)
 
 
 def _apply_tags(reqs: list[Dependency], cvals: dict[str, Any], w: list[str]) -> None:
