@@ -37,7 +37,7 @@ from .tplparse import (
 
 MARKER = "__BUNDLER_UNRESOLVED_{}__"
 MARKER_RE = re.compile(r"__BUNDLER_UNRESOLVED_(\d+)__")
-MAX_DEPTH = 200
+MAX_DEPTH = 60
 MAX_STEPS = 5_000_000
 _MISSING = object()
 
@@ -86,7 +86,10 @@ class Engine:
         if name not in self.templates:
             raise TemplateError(name, 0, f'no template "{name}"')
         self.steps = 0
-        out = Exec(self, name, data, unresolved, depth=0).run(self.templates[name][1])
+        try:
+            out = Exec(self, name, data, unresolved, depth=0).run(self.templates[name][1])
+        except RecursionError:
+            raise BudgetExceeded(name, 0, "templates nest too deeply to evaluate") from None
         return out.replace("<no value>", "")
 
     def execute(self, name: str, data: Any, depth: int, caller: str, line: int,
