@@ -54,6 +54,7 @@ class ChartRepoServer:
     entries: list[Entry] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
     index_status: int = 200
+    index_body: bytes | None = None          # serve this instead of the generated index
     requests: list[Seen] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -109,8 +110,9 @@ class ChartRepoServer:
         if not ok:
             status, body, headers = 401, b"unauthorized\n", {"WWW-Authenticate": 'Basic realm="charts"'}
         elif path == f"{self.prefix}/index.yaml":
-            status, body, headers = (self.index_status, self.index() if self.index_status == 200 else b"error\n",
-                                     {"Content-Type": "application/x-yaml"})
+            body = (self.index_body if self.index_body is not None else self.index()) if self.index_status == 200 \
+                else b"error\n"
+            status, headers = self.index_status, {"Content-Type": "application/x-yaml"}
         elif path in self.files:
             status, body, headers = 200, self.files[path], {"Content-Type": "application/gzip"}
         else:
@@ -142,7 +144,8 @@ class ChartRepoServer:
             httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
         self.port = int(httpd.server_address[1])
         self._httpd = httpd
-        threading.Thread(target=httpd.serve_forever, name="chart-repo", daemon=True).start()
+        threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="chart-repo",
+                         daemon=True).start()
         return self
 
     def close(self) -> None:

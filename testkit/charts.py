@@ -26,6 +26,8 @@ Files = dict[str, str | bytes]
 
 @dataclass
 class TestChart:
+    __test__ = False          # not a pytest test class
+
     name: str
     version: str
     files: Files
