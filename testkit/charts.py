@@ -1,8 +1,9 @@
 """Test charts in the shapes real charts take, generated at test time (no helm binary, no network).
 
 ``webapp``: one chart, image built by a helper with ``default .Chart.AppVersion``, a digest-pinned
-init container, a sidecar, an env-var image next to env values that are not images, a CronJob, a
-pre-install hook Job, a test Pod (hook) and a Pod with an ephemeral container.
+init container, a sidecar, an env-var image next to env values that are not images, an image passed as
+a ``--flag=`` argument, a custom resource naming its runner image, a CronJob, a pre-install hook Job,
+a test Pod (hook) and a Pod with an ephemeral container.
 ``platform`` (see ``testkit.charts_platform``): an umbrella with a bitnami-style ``common`` library
 (``common.images.image``), ``global.imageRegistry``, one subchart archive used twice under aliases,
 a disabled subchart (condition), a tag-enabled subchart, an expression that reads the cluster
@@ -106,6 +107,13 @@ reports:
     tag: "1.10"
 tests:
   image: {reg}/apps/curl:8.5.0
+exporter:
+  image: {reg}/apps/exporter:0.5.0
+backup:
+  schedule: daily
+  runner:
+    repository: {reg}/apps/backup-runner
+    tag: "3.0"
 ingress:
   enabled: false
 service:
@@ -159,6 +167,10 @@ spec:
               value: "https://hooks.example.com:8443/v1/notify"
             - name: DEBUG_IMAGE
               value: {{ .Values.debugTools.image }}
+          args:
+            - --listen=0.0.0.0:{{ .Values.service.port }}
+            - --exporter={{ .Values.exporter.image }}
+            - --config=/etc/webapp/config.yaml
           ports:
             - containerPort: {{ .Values.service.port }}
         {{- if .Values.sidecar.enabled }}
@@ -233,12 +245,22 @@ spec:
   rules: {{- toYaml .Values.ingress.rules | nindent 4 }}
 {{- end }}
 """,
+        "templates/backup.yaml": """apiVersion: backup.example.com/v1
+kind: BackupPolicy
+metadata:
+  name: {{ include "webapp.fullname" . }}
+spec:
+  schedule: {{ .Values.backup.schedule }}
+  # an operator starts the runner: its image is only a field of this custom resource
+  runnerImage:
+    {{- toYaml .Values.backup.runner | nindent 4 }}
+""",
         "templates/NOTES.txt": "Visit {{ .Values.ingress.hosts.first.url }} (NOTES are not rendered)\n",
         ".helmignore": ".git/\n*.swp\n",
     }
     images = {f"{reg}/apps/webapp:{app_version}", migrate, f"{reg}/apps/log-shipper:0.9.1",
               f"{reg}/apps/debug-tools:2.0", f"{reg}/apps/report-runner:1.10", f"{reg}/apps/curl:8.5.0",
-              f"{reg}/apps/shell:1.36"}
+              f"{reg}/apps/shell:1.36", f"{reg}/apps/exporter:0.5.0", f"{reg}/apps/backup-runner:3.0"}
     return TestChart("webapp", version, files, images=images)
 
 

@@ -228,7 +228,7 @@ spec:
         - name: operator
           image: {{ include "common.images.image" (dict "imageRoot" .Values.operator.image "global" .Values.global) }}
 """,
-        "templates/agent.yaml": """{{- /* the agent's tag is whatever the cluster says: lookup returns nothing without a cluster */ -}}
+        "templates/agent.yaml": """{{- /* the agent's tag is what the cluster says: lookup finds nothing without one */ -}}
 {{- $info := lookup "v1" "ConfigMap" "kube-system" "platform-info" -}}
 apiVersion: apps/v1
 kind: DaemonSet

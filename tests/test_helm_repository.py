@@ -10,8 +10,14 @@ from pathlib import Path
 import pytest
 
 from bundler.auth import AuthStore
-from bundler.content.helm import (ChartAuthError, ChartError, ChartNotFoundError, ChartRepository,
-                                  ChartRepositoryError, find_images)
+from bundler.content.helm import (
+    ChartAuthError,
+    ChartError,
+    ChartNotFoundError,
+    ChartRepository,
+    ChartRepositoryError,
+    find_images,
+)
 from bundler.content.helm.repository import resolve_url
 from bundler.testing.certs import CA
 from bundler.testing.registry import write_authfile

@@ -109,8 +109,9 @@ class _Collector:
                 self.problem("not-an-image", file, f"{c.where}: {c.value!r} is not an image reference (not a string)")
             return None
         if MARKER_RE.search(c.value):
-            self.problem("unresolved", file, f"{c.where}: the image depends on an expression that could not be "
-                                             "evaluated (see the error for this template)")
+            if strict:
+                self.problem("unresolved", file, f"{c.where}: the image depends on an expression that could not "
+                                                 "be evaluated (see the error for this template)")
             return None
         try:
             ref, implicit = parse_image(c.value)

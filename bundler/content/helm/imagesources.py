@@ -88,10 +88,43 @@ def manifest_candidates(doc: dict[str, Any], where: str) -> Iterator[Candidate]:
                 label = f"{where}: {obj} {path + '.' if path else ''}{list_name}[{c.get('name', i)}]"
                 if "image" in c:
                     yield Candidate(c["image"], "manifest", f"{label}.image")
-                for env in c.get("env") or []:
-                    if isinstance(env, dict) and isinstance(env.get("value"), str) and looks_like_image(
-                            env["value"], "IMAGE" in str(env.get("name", "")).upper()):
-                        yield Candidate(env["value"], "env", f"{label}.env[{env.get('name')}]")
+                yield from _container_extras(c, label)
+    yield from _image_fields(doc, f"{where}: {obj}", "")
+
+
+def _container_extras(c: dict[str, Any], label: str) -> Iterator[Candidate]:
+    """Env values and ``--flag=value`` arguments that are image references (operand images)."""
+    for env in c.get("env") or []:
+        if isinstance(env, dict) and isinstance(env.get("value"), str) and looks_like_image(
+                env["value"], "IMAGE" in str(env.get("name", "")).upper()):
+            yield Candidate(env["value"], "env", f"{label}.env[{env.get('name')}]")
+    for key in ("args", "command"):
+        for arg in c.get(key) or []:
+            if isinstance(arg, str) and arg.startswith("-") and "=" in arg:
+                flag, _, value = arg.partition("=")
+                if looks_like_image(value, "image" in flag.lower()):
+                    yield Candidate(value, "args", f"{label}.{key}[{flag}]")
+
+
+def _image_fields(node: Any, label: str, path: str) -> Iterator[Candidate]:
+    """Fields named ``image``/``*Image`` anywhere in a manifest (custom resources such as a
+    Prometheus CR's ``spec.image``): image strings, or ``{repository, tag|digest}`` maps."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            sub = f"{path}.{k}" if path else str(k)
+            if k in CONTAINER_LISTS and isinstance(v, list):
+                continue                                  # read as containers above
+            if isinstance(k, str) and k.lower().endswith("image"):
+                if isinstance(v, str) and looks_like_image(v, True):
+                    yield Candidate(v, "field", f"{label} {sub}")
+                    continue
+                if isinstance(v, dict) and ("tag" in v or "digest" in v) and (ref := _image_from_map(v, "", "")):
+                    yield Candidate(ref, "field", f"{label} {sub}")
+                    continue
+            yield from _image_fields(v, label, sub)
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _image_fields(v, label, f"{path}[{i}]")
 
 
 def annotation_candidates(annotations: dict[str, str], chart_label: str,

@@ -139,12 +139,7 @@ class Exec:
             if isinstance(node, Text):
                 out.append(node.text)
             elif isinstance(node, Action):
-                try:
-                    value = self.eval_pipe(dot, node.pipe)
-                    if not node.pipe.decl:
-                        out.append(go_str(value, top=True))
-                except TemplateError as exc:
-                    self._recover(exc, out)
+                self.action(dot, node, out)
             elif isinstance(node, Branch):
                 self.branch(dot, node, out)
             elif isinstance(node, TemplateCall):
@@ -156,6 +151,18 @@ class Exec:
                     self._recover(exc, out)
             elif isinstance(node, Control):
                 raise _Break() if node.kind == "break" else _Continue()
+
+    def action(self, dot: Any, node: Action, out: list[str]) -> None:
+        try:
+            value = self.eval_pipe(dot, node.pipe)
+            if not node.pipe.decl:
+                out.append(go_str(value, top=True))
+        except TemplateError as exc:
+            self._recover(exc, out)
+            if node.pipe.decl and not node.pipe.assign:
+                # declare anyway, holding the marker: later uses are tainted, not "undefined variable"
+                marker = out.pop()
+                self.vars.extend([name, marker] for name in node.pipe.decl)
 
     def branch(self, dot: Any, node: Branch, out: list[str]) -> None:
         mark = len(self.vars)

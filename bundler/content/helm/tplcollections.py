@@ -22,9 +22,12 @@ def _list(v: Any, fname: str) -> list[Any]:
     raise FuncError(f"cannot {fname} on type {type_name(v)}")
 
 
-def _dict(v: Any, fname: str) -> dict[str, Any]:
+def _dict(v: Any, fname: str, writes: bool = False) -> dict[str, Any]:
+    """A ``map[string]interface{}`` parameter: Go passes nil as an empty map, writing to it fails."""
     if isinstance(v, dict):
         return v
+    if v is None and not writes:
+        return {}
     raise FuncError(f"{fname} needs a dict, not {type_name(v)}")
 
 
@@ -37,7 +40,7 @@ def make_dict(*kv: Any) -> dict[str, Any]:
 
 def merge(dst: Any, *srcs: Any, overwrite: bool = False) -> dict[str, Any]:
     """mergo.Merge as sprig uses it: fills keys missing in dst (deeply); ``overwrite`` replaces."""
-    target = _dict(dst, "merge")
+    target = _dict(dst, "merge", writes=True)
     for src in srcs:
         _merge_into(target, _dict(src, "merge"), overwrite)
     return target
@@ -115,7 +118,7 @@ class Cert(GoObject):
 
 
 def _set(d: Any, k: Any, v: Any) -> dict[str, Any]:
-    target = _dict(d, "set")
+    target = _dict(d, "set", writes=True)
     target[s_(k)] = v
     return target
 
@@ -154,7 +157,7 @@ COLLECTIONS: FuncMap = {
     "dict": make_dict,
     "get": lambda d, k: _dict(d, "get").get(s_(k), ""),
     "set": lambda d, k, v: _set(d, k, v),
-    "unset": lambda d, k: (_dict(d, "unset").pop(s_(k), None), d)[1],
+    "unset": lambda d, k: (_dict(d, "unset", writes=True).pop(s_(k), None), d)[1],
     "hasKey": lambda d, k: s_(k) in _dict(d, "hasKey"),
     "pluck": lambda k, *ds: [d[s_(k)] for d in ds if isinstance(d, dict) and s_(k) in d],
     "keys": lambda *ds: sorted(k for d in ds for k in _dict(d, "keys")),

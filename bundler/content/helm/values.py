@@ -179,11 +179,19 @@ def _match_subcharts(c: Chart) -> set[int]:
 
 
 def _report_missing(c: Chart, matched: set[int], result: Processed) -> None:
+    """Enabled requirements without a chart. A packaged chart of the same name outside the version
+    range is rendered anyway (helm keeps it), so that is only a warning."""
     for i, req in enumerate(c.requirements):
-        if req.enabled and i not in matched:
-            version = f" {req.version}" if req.version else ""
-            origin = f" from {req.repository}" if req.repository else ""
-            result.missing.append(f"{c.full_path()}: dependency {req.name}{version}{origin} is not in charts/")
+        if not req.enabled or i in matched:
+            continue
+        version = f" {req.version}" if req.version else ""
+        same_name = [d for d in c.dependencies if d.name == req.name]
+        if same_name:
+            result.warnings.append(f"{c.full_path()}: dependency {req.name}{version} does not match the packaged "
+                                   f"{req.name} {same_name[0].version}; it is rendered as packaged, like helm does")
+            continue
+        origin = f" from {req.repository}" if req.repository else ""
+        result.missing.append(f"{c.full_path()}: dependency {req.name}{version}{origin} is not in charts/")
 
 
 def _enabled(c: Chart, v: dict[str, Any], path: str, result: Processed, keep: bool = False) -> None:
