@@ -76,6 +76,8 @@ def error_of(src: str, values: Any = None, defines: str = "") -> TemplateError:
     ("{{ splitList \",\" \"a,b\" | join \"+\" }}{{ contains \"b\" \"abc\" }}", {}, "a+btrue"),
     ("{{ .Files.Get \"conf/a.txt\" }}", {}, "file-a"),
     ("{{ .Chart.Name }}-{{ .Chart.AppVersion }}", {}, "demo-2.0"),
+    ("{{ $v := semver \"1.2.3-rc.1\" }}{{ printf \"%d.%d\" $v.Major $v.Minor }}-{{ $v.Prerelease }}", {}, "1.2-rc.1"),
+    ("{{ $s := (lookup \"v1\" \"Secret\" \"ns\" \"n\").data }}{{ hasKey $s \"k\" }}", {}, "false"),   # nil map
 ])
 def test_semantics(src: str, values: Any, want: str) -> None:
     from bundler.content.helm.chart import Chart, ChartFile
@@ -141,6 +143,15 @@ def test_recovery_records_and_keeps_rendering() -> None:
     assert "b: fine" in out and out.endswith("g: end")
     assert "then" not in out and "otherwise" not in out
     assert MARKER_RE.findall(out) == ["0", "1", "2"]     # one marker where each failure was
+
+
+def test_failed_declaration_still_declares_the_variable() -> None:
+    """One failure, not a cascade of "undefined variable" errors: the variable holds the marker."""
+    e = Engine()
+    e.add("c/templates/t.yaml", "{{ $x := nosuch 1 }}a={{ $x }}\nb={{ $x }}")
+    unresolved: list[TemplateError] = []
+    out = e.render("c/templates/t.yaml", {}, unresolved)
+    assert len(unresolved) == 1 and out == "a=__BUNDLER_UNRESOLVED_0__\nb=__BUNDLER_UNRESOLVED_0__"
 
 
 def test_later_definitions_win_and_defines_are_shared() -> None:

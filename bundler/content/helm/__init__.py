@@ -7,7 +7,8 @@ The planner/importer call (all pure or HTTP-only, no helm binary):
   ``fully_resolved``)
 * ``ChartRepository(url, ca_file=, auth=, username=, password=)``: ``.index()``, ``.download(name, version)``
 * ``build_oci_chart(archive)`` -> ``OCIChart`` (blobs + manifest as ``helm push``), ``oci_location(base,
-  name, version)``, ``parse_oci_chart(manifest, get_blob)`` -> ``PulledChart``
+  name, version)``, ``select_tag(tags, version)``, ``parse_oci_chart(manifest, get_blob)`` -> ``PulledChart``
+* ``parse_helm(isc["mirror"]["helm"])`` -> ``HelmSpec`` (repositories, local; ConfigError naming the field)
 """
 
 from __future__ import annotations
@@ -16,22 +17,24 @@ from .chart import Chart, load_archive, load_chart
 from .errors import ChartAuthError, ChartError, ChartNotFoundError, ChartRepositoryError, HelmError, TemplateError
 from .images import DEFAULT_IMAGE_PATHS, ChartImages, FoundImage, Problem, find_images
 from .oci_chart import (
-                        CHART_LAYER_MEDIA_TYPE,
-                        CONFIG_MEDIA_TYPE,
-                        MANIFEST_MEDIA_TYPE,
-                        OCIChart,
-                        PulledChart,
-                        build_oci_chart,
-                        oci_location,
-                        parse_oci_chart,
+    CHART_LAYER_MEDIA_TYPE,
+    CONFIG_MEDIA_TYPE,
+    MANIFEST_MEDIA_TYPE,
+    OCIChart,
+    PulledChart,
+    build_oci_chart,
+    oci_location,
+    parse_oci_chart,
+    select_tag,
 )
 from .package import package_chart
 from .repository import ChartRepository, DownloadedChart, RepositoryIndex
+from .spec import ChartSpec, HelmSpec, RepositorySpec, parse_helm
 
 __all__ = [
     "CHART_LAYER_MEDIA_TYPE", "CONFIG_MEDIA_TYPE", "DEFAULT_IMAGE_PATHS", "MANIFEST_MEDIA_TYPE", "Chart",
     "ChartAuthError", "ChartError", "ChartImages", "ChartNotFoundError", "ChartRepository", "ChartRepositoryError",
-    "DownloadedChart", "FoundImage", "HelmError", "OCIChart", "Problem", "PulledChart", "RepositoryIndex",
-    "TemplateError", "build_oci_chart", "find_images", "load_archive", "load_chart", "oci_location",
-    "package_chart", "parse_oci_chart",
+    "ChartSpec", "DownloadedChart", "FoundImage", "HelmError", "HelmSpec", "OCIChart", "Problem", "PulledChart",
+    "RepositoryIndex", "RepositorySpec", "TemplateError", "build_oci_chart", "find_images", "load_archive",
+    "load_chart", "oci_location", "package_chart", "parse_helm", "parse_oci_chart", "select_tag",
 ]

@@ -137,6 +137,25 @@ def oci_tag(version: str) -> str:
     return version.replace("+", "_")
 
 
+def select_tag(tags: list[str], version: str = "") -> str:
+    """helm ``GetTagMatchingVersionOrConstraint`` over a repository's tags: the exact tag (``+`` written
+    as ``_``) first, else the newest semver tag matching ``version`` (``""`` = newest stable)."""
+    from .semver import Constraint, SemverError, is_version, parse_version
+    if version and oci_tag(version) in tags:
+        return oci_tag(version)
+    try:
+        constraint = Constraint(version or "*")
+    except SemverError as exc:
+        raise HelmError(f"chart version {version!r} is neither a tag nor a semver constraint ({exc})") from exc
+    candidates = sorted((t for t in tags if is_version(t.replace("_", "+"))),
+                        key=lambda t: parse_version(t.replace("_", "+")), reverse=True)
+    for t in candidates:
+        if constraint.check(parse_version(t.replace("_", "+"))):
+            return t
+    raise HelmError(f"no chart version matches {version or '(newest stable)'}",
+                    f"tags available: {', '.join(candidates[:15]) or 'none'}")
+
+
 def oci_location(base: str, name: str, version: str) -> tuple[str, str, str]:
     """(registry host, repository, tag) for ``helm push CHART oci://HOST/PATH``."""
     u = urlparse(base if "://" in base else "oci://" + base)
