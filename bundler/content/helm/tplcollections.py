@@ -12,6 +12,7 @@ import math
 import posixpath
 from typing import Any
 
+from . import semver
 from .gofmt import GoObject, go_str, type_name
 from .tplfuncs import FuncError, FuncMap, empty, i_, s_, strval, to_float, to_int
 
@@ -123,11 +124,34 @@ def _set(d: Any, k: Any, v: Any) -> dict[str, Any]:
     return target
 
 
+class SemverValue(GoObject):
+    """What sprig's ``semver`` returns (``*semver.Version``): Major, Minor, Patch, Prerelease..."""
+
+    go_type = "*semver.Version"
+
+    def __init__(self, v: semver.Version) -> None:
+        self.v = v
+
+    def go_field(self, name: str, args: list[Any]) -> Any:
+        fields = {"Major": self.v.major, "Minor": self.v.minor, "Patch": self.v.patch, "Prerelease": self.v.pre,
+                  "Original": self.v.original, "String": str(self.v)}
+        if name in fields:
+            return fields[name]
+        if name in ("Compare", "LessThan", "GreaterThan", "Equal") and args and isinstance(args[0], SemverValue):
+            c = -1 if self.v < args[0].v else (1 if args[0].v < self.v else 0)
+            return {"Compare": c, "LessThan": c < 0, "GreaterThan": c > 0, "Equal": c == 0}[name]
+        return super().go_field(name, args)
+
+    def go_string(self) -> str:
+        return str(self.v)
+
+
 def _placeholder_text(n: Any) -> str:
     return "x" * max(to_int(n), 0)
 
 
 COLLECTIONS: FuncMap = {
+    "semver": lambda v: SemverValue(semver.parse_version(s_(v))),
     "list": lambda *a: list(a),
     "tuple": lambda *a: list(a),
     "first": lambda v: _list(v, "first")[0] if _list(v, "first") else None,

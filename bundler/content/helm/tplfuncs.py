@@ -328,7 +328,6 @@ STRINGS: FuncMap = {
     "fromJson": _from_json,
     "fromJsonArray": _from_json,
     "semverCompare": lambda c, v: semver.Constraint(s_(c)).check(semver.parse_version(s_(v))),
-    "semver": lambda v: SemverValue(semver.parse_version(s_(v))),
     "default": lambda d, *given: d if not given or empty(given[0]) else given[0],
     "empty": empty,
     "coalesce": lambda *a: next((x for x in a if not empty(x)), None),
@@ -346,28 +345,6 @@ STRINGS: FuncMap = {
     "float64": to_float,
     "toDecimal": lambda v: to_int(str(v)) if str(v).isdigit() else 0,
 }
-
-
-class SemverValue(GoObject):
-    """What sprig's ``semver`` returns (``*semver.Version``): Major, Minor, Patch, Prerelease..."""
-
-    go_type = "*semver.Version"
-
-    def __init__(self, v: semver.Version) -> None:
-        self.v = v
-
-    def go_field(self, name: str, args: list[Any]) -> Any:
-        fields = {"Major": self.v.major, "Minor": self.v.minor, "Patch": self.v.patch, "Prerelease": self.v.pre,
-                  "Original": self.v.original, "String": str(self.v)}
-        if name in fields:
-            return fields[name]
-        if name in ("Compare", "LessThan", "GreaterThan", "Equal") and args and isinstance(args[0], SemverValue):
-            c = -1 if self.v < args[0].v else (1 if args[0].v < self.v else 0)
-            return {"Compare": c, "LessThan": c < 0, "GreaterThan": c > 0, "Equal": c == 0}[name]
-        return super().go_field(name, args)
-
-    def go_string(self) -> str:
-        return str(self.v)
 
 
 def _bool(v: Any) -> bool:
