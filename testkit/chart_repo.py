@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 
 import yaml
 
-from bundler.testing.certs import CA, TLSFiles
+from .certs import CA, TLSFiles
 
 
 @dataclass

@@ -19,11 +19,11 @@ from bundler.content.helm import (
     find_images,
 )
 from bundler.content.helm.repository import resolve_url
-from bundler.testing.certs import CA
-from bundler.testing.registry import write_authfile
+from testkit.certs import CA
 from testkit.chart_repo import ChartRepoServer
 from testkit.charts import tgz, webapp
 from testkit.charts_platform import common, platform
+from testkit.registry import write_authfile
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from ...errors import ConfigError
-from ...reference import Reference, parse
+from ...oci.reference import Reference, parse
 from .gofmt import go_str
 from .yamlutil import load
 
