@@ -187,3 +187,45 @@ CREATE TABLE api_provider (group_name TEXT, version TEXT, kind TEXT, operatorbun
         props = bundle_properties(conn, {"properties", "dependencies", "api_provider"})
     assert props["a.v1"] == [{"type": "olm.package.required", "value": {"packageName": "b", "versionRange": ">=1.0.0"}}]
     assert props["b.v1"] == [{"type": "olm.gvk", "value": {"group": "g", "version": "v1", "kind": "K"}}]
+
+
+# -- oci:// layouts and references without tag or digest, through export --dry-run (no registry needed) ----
+
+def _layout_isc(tmp: Path, catalog: Path) -> Path:
+    p = tmp / "isc.yaml"
+    p.write_text(f"kind: ImageSetConfiguration\napiVersion: mirror.openshift.io/v2alpha1\nmirror:\n"
+                 f"  operators:\n  - catalog: oci://{catalog}\n")
+    return p
+
+
+def test_oci_layout_that_holds_no_catalog_names_file_line_and_field(tmp_path: Path) -> None:
+    from testkit.cli import invoke
+    from testkit.fbc_catalogs import write_layout
+
+    write_layout(tmp_path / "plain", image_files={"usr/bin/tool": b"#!/bin/sh\n"})
+    code, out = invoke("export", "-c", _layout_isc(tmp_path, tmp_path / "plain"), "-o", tmp_path / "b", "--dry-run")
+    assert code == 1, out
+    assert "isc.yaml line 5: mirror.operators[0].catalog: oci://" in out and "holds no operator catalog" in out
+    # two images and no @sha256: which one?
+    index = json.loads((tmp_path / "plain" / "index.json").read_text())
+    index["manifests"].append(dict(index["manifests"][0], annotations={"org.opencontainers.image.ref.name": "other"}))
+    (tmp_path / "plain" / "index.json").write_text(json.dumps(index))
+    code, out = invoke("export", "-c", _layout_isc(tmp_path, tmp_path / "plain"), "-o", tmp_path / "b", "--dry-run")
+    assert code == 1 and "holds 2 images (latest, other); which one is meant?" in out and "oci://PATH@sha256:" in out
+
+
+def test_references_without_tag_or_digest_name_the_bundle_and_the_image(tmp_path: Path) -> None:
+    from testkit.cli import invoke
+    from testkit.fbc_catalogs import write_layout
+
+    docs = [{"schema": "olm.package", "name": "p", "defaultChannel": "s"},
+            {"schema": "olm.channel", "package": "p", "name": "s", "entries": [{"name": "p.v1.0.0"}]},
+            {"schema": "olm.bundle", "name": "p.v1.0.0", "package": "p", "image": "bundles.invalid/p/bundle",
+             "properties": [{"type": "olm.package", "value": {"packageName": "p", "version": "1.0.0"}}],
+             "relatedImages": [{"name": "op", "image": "ops.invalid/p/operator"}]}]
+    write_layout(tmp_path / "cat", {"configs/p/catalog.json": "".join(json.dumps(d) for d in docs).encode()})
+    code, out = invoke("export", "-c", _layout_isc(tmp_path, tmp_path / "cat"), "-o", tmp_path / "b", "--dry-run")
+    assert code == 2, out
+    assert "bundle p.v1.0.0 names its image bundles.invalid/p/bundle without a tag or a digest" in out
+    assert "bundle p/p.v1.0.0 names related image ops.invalid/p/operator without a tag or a digest" in out
+    assert ":latest" not in out

@@ -191,7 +191,8 @@ def _pin_bundles(ctx: PlanContext, spec: CatalogSpec, bundles: list[Bundle]) -> 
         records[(b.package, b.name)] = rec
         if b.image:
             try:
-                rec["digest"] = ctx.pin("operator-bundle", parse(b.image), label=f"{b.package}/{b.name}").digest
+                rec["digest"] = ctx.pin("operator-bundle", wiring.exact(b.image, f"bundle {b.name}", "its image"),
+                                        label=f"{b.package}/{b.name}").digest
             except BundlerError as exc:
                 ctx.plan.fail(b.image, f"bundle {b.name} of package {b.package}: {exc}")
         try:
@@ -217,7 +218,7 @@ def _pin_bundles(ctx: PlanContext, spec: CatalogSpec, bundles: list[Bundle]) -> 
     def pin_related(item: tuple[str, str]) -> None:
         image, owner = item
         try:
-            ref = parse(image)
+            ref = wiring.exact(image, f"bundle {owner}", "related image")
         except ConfigError as exc:
             ctx.plan.fail(image, f"related image of {owner}: {exc.message}")
             return

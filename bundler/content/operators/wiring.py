@@ -8,6 +8,8 @@ from typing import Any
 
 from ...config import CatalogSpec
 from ...errors import BundlerError, ConfigError
+from ...isc.reader import has_tag_or_digest
+from ...oci import Reference, parse
 from ...plan import PlanContext, PlannedImage
 from ...records import send_to
 from . import deps
@@ -48,6 +50,15 @@ def record_extras(spec: CatalogSpec, added: list[str]) -> dict[str, Any]:
     if spec.layout is not None:
         out["layout"] = f"oci://{spec.layout.written}"
     return out
+
+
+def exact(image: str, owner: str, what: str) -> Reference:
+    """A bundle's image reference, which must name a tag or a digest: oc-mirror refuses one without
+    (image.ParseRef "tag and digest are empty"); bundler never guesses ``:latest``."""
+    if not has_tag_or_digest(image):
+        raise ConfigError(f"{owner} names {what} {image} without a tag or a digest",
+                          "the catalog is broken there: ask its publisher, or leave the bundle out of the selection")
+    return parse(image)
 
 
 def layout_error(spec: CatalogSpec, exc: BundlerError) -> BundlerError:
