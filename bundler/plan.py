@@ -18,7 +18,7 @@ PlannedImage = ImageRecord
 """A planned image is what the bundle records about it (its size is filled in once copied)."""
 
 KINDS = ("bootstrap", "release", "release-component", "sample", "catalog", "operator-bundle",
-         "operator-related", "additional")
+         "operator-related", "additional", "helm-chart", "helm-image")
 
 
 @dataclass

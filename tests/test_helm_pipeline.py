@@ -194,6 +194,13 @@ def test_bad_local_charts(charts_up: dict[str, Any], tmp_path: Path, case: str, 
     assert re.search(message, out), out
 
 
+def test_a_repository_without_charts_gives_every_version(charts_up: dict[str, Any], tmp_path: Path) -> None:
+    """oc-mirror's rule when ``charts`` is left out: every chart and every version of the index."""
+    code, out = _dry_run(charts_up, tmp_path, {"repositories": [{"name": "stable", "url": charts_up["repo"].url}]})
+    assert code == 0, out
+    assert "Helm: 3 chart(s) planned, 2 fully resolved" in out and "(3 helm-chart, " in out
+
+
 def test_bad_repositories(charts_up: dict[str, Any], tmp_path: Path) -> None:
     """Chart or version not in the repository, an OCI chart that is not there, a repository that does not
     answer, and one that wants credentials the auth file lacks: each one message naming chart and version."""

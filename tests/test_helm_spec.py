@@ -63,11 +63,12 @@ def test_parse_the_oc_mirror_shape(tmp_path: Path) -> None:
     ("local: [{name: x}]", r"mirror\.helm\.local\[0\]\.path: is required"),
     ("local: [{name: x, path: /p, valuesFile: v.yaml}]", r"local\[0\]\.valuesFile: is not a field"),
     ("repositories: {name: x}", "must be a list"),
+    ("repositories: [{name: x, url: 'https://me:s3cret@h/c'}]", r"url: holds credentials"),
 ])
 def test_bad_config_names_the_field(tmp_path: Path, body: str, message: str) -> None:
     with pytest.raises(ConfigLoadError, match=message) as info:
         isc(tmp_path, f"mirror:\n  helm:\n    {body}\n")
-    assert "isc.yaml line" in info.value.message
+    assert "isc.yaml line" in info.value.message and "s3cret" not in str(info.value)
 
 
 def test_image_paths_are_checked_before_anything_is_fetched(tmp_path: Path) -> None:

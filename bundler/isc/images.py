@@ -148,6 +148,9 @@ def _repository(r: Reader, value: Any, ipath: str) -> HelmRepository:
     url = r.string(rdoc.get("url"), f"{ipath}.url")
     if not url.startswith(("http://", "https://", "oci://")) or not url.split("://", 1)[1].strip("/"):
         raise r.error(f"{ipath}.url", f"{url!r} is not a chart repository URL", "https://..., http://... or oci://...")
+    if "@" in url.split("://", 1)[1].split("/", 1)[0]:  # never echo it: it may hold a password
+        raise r.error(f"{ipath}.url", "holds credentials (user@ or user:password@ before the host)",
+                      "remove them from the URL and put them in the auth file (--authfile) under the repository host")
     charts = None
     if rdoc.get("charts") is not None:
         charts = [_chart(r, c, f"{ipath}.charts[{j}]") for j, c in enumerate(r.seq(rdoc["charts"], f"{ipath}.charts"))]
