@@ -212,6 +212,7 @@ def test_bad_repositories(charts_up: dict[str, Any], tmp_path: Path) -> None:
         {"name": "oci", "url": f"oci://{up.host}/charts", "charts": [{"name": "absent", "version": "1.0.0"},
                                                                    {"name": "legacy-app", "version": ">=2"}]},
         {"name": "gone", "url": "https://127.0.0.1:9/charts", "charts": [{"name": "x", "version": "1.0.0"}]},
+        {"name": "gone-oci", "url": "oci://127.0.0.1:9/charts", "charts": [{"name": "y", "version": "2.0.0"}]},
     ]})
     assert code == 2, out
     assert f"chart nope (newest stable) from repository stable ({repo.url}): chart nope is not in the chart " \
@@ -223,6 +224,7 @@ def test_bad_repositories(charts_up: dict[str, Any], tmp_path: Path) -> None:
            "no chart version matches >=2\n  hint: tags available: 1.0.0-rc.1, 0.9.0, 0.8.0" in out
     assert "chart x 1.0.0 from repository gone (https://127.0.0.1:9/charts): chart repository " \
            "https://127.0.0.1:9/charts is unreachable (index.yaml)" in out
+    assert "chart y 2.0.0 from repository gone-oci (oci://127.0.0.1:9/charts): cannot reach registry 127.0.0.1:9" in out
     assert "Helm: 1 chart(s) planned, 1 fully resolved" in out        # webapp 1.3.0 still planned
 
     no_creds = write_authfile(tmp_path / "images-only.json", {up.host: (charts_up["server"].username,
