@@ -118,8 +118,8 @@ def run_export(opts: ExportOptions, say: Printer = print, bars: BarFactory = no_
     ctx = PlanContext(config=cfg, source=places.planning, plan=Plan(), workers=opts.workers)
     say(f"Planning from {opts.config_path} ...")
     plan_all(ctx)
-    for warning in ctx.plan.warnings:
-        say(f"warning: {warning}")
+    for line in [*(f"warning: {w}" for w in ctx.plan.warnings), *ctx.plan.notes]:
+        say(line)
     images = ctx.plan.sorted_images()
     if not images:
         details = "; ".join(f"{ref}: {msg}" for ref, msg in ctx.plan.failed.items())

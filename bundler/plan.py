@@ -18,7 +18,7 @@ PlannedImage = ImageRecord
 """A planned image is what the bundle records about it (its size is filled in once copied)."""
 
 KINDS = ("bootstrap", "release", "release-component", "sample", "catalog", "operator-bundle",
-         "operator-related", "additional")
+         "operator-related", "additional", "helm-chart", "helm-image")
 
 
 @dataclass
@@ -26,6 +26,8 @@ class Plan:
     images: list[PlannedImage] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """Information lines the export prints after the warnings (e.g. how many charts were fully resolved)."""
     records: dict[str, Any] = field(default_factory=dict)
     """Per content kind (by its name): what its renderer needs on the import side (JSON-able)."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
