@@ -102,16 +102,22 @@ class _Places:
         return OverlaySource(self.upstream, [ctx.store, *self.local])
 
 
-def run_export(opts: ExportOptions, say: Printer = print, bars: BarFactory = no_bars) -> ExportResult:
-    start = time.monotonic()
+def load_config(path: Path, say: Printer) -> config.ImageSetConfig:
+    """The configuration, its warnings printed first (also when loading fails: they often explain it)."""
     try:
-        cfg = config.load(opts.config_path)
-    except config.ConfigLoadError as exc:  # its warnings often explain it: print them first
+        cfg = config.load(path)
+    except config.ConfigLoadError as exc:
         for warning in exc.warnings:
             say(f"warning: {warning}")
         raise
     for warning in cfg.warnings:
         say(f"warning: {warning}")
+    return cfg
+
+
+def run_export(opts: ExportOptions, say: Printer = print, bars: BarFactory = no_bars) -> ExportResult:
+    start = time.monotonic()
+    cfg = load_config(opts.config_path, say)
     if not opts.dry_run:
         check_writable(opts.bundle)
     places = _Places(opts, RegistrySource(RegistryPool(AuthStore.load(opts.authfile), opts.ca_file)))
