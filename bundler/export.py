@@ -120,8 +120,9 @@ def run_export(opts: ExportOptions, say: Printer = print, bars: BarFactory = no_
     cfg = load_config(opts.config_path, say)
     if not opts.dry_run:
         check_writable(opts.bundle)
-    places = _Places(opts, RegistrySource(RegistryPool(AuthStore.load(opts.authfile), opts.ca_file)))
-    ctx = PlanContext(config=cfg, source=places.planning, plan=Plan(), workers=opts.workers)
+    pool = RegistryPool(AuthStore.load(opts.authfile), opts.ca_file)
+    places = _Places(opts, RegistrySource(pool))
+    ctx = PlanContext(config=cfg, source=places.planning, plan=Plan(), workers=opts.workers, pool=pool)
     say(f"Planning from {opts.config_path} ...")
     plan_all(ctx)
     for line in [*(f"warning: {w}" for w in ctx.plan.warnings), *ctx.plan.notes]:

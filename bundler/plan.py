@@ -11,6 +11,7 @@ from .bundle.metadata import ImageRecord
 from .config import ImageSetConfig
 from .oci import Manifest, Reference
 from .oci.image import BuiltImage
+from .registry import RegistryPool
 from .transport import Source
 from .transport.memory import MemoryStore
 
@@ -68,6 +69,9 @@ class PlanContext:
     plan: Plan
     store: MemoryStore = field(default_factory=MemoryStore)
     workers: int = 8
+    pool: RegistryPool | None = None
+    """The export's credentials and trust (``--authfile``, ``--ca-file``), for planners that talk HTTP to
+    something other than a registry source (chart repositories, the update graph, signature stores)."""
 
     def pin(self, kind: str, ref: Reference, label: str = "", keep_tag: bool = True) -> PlannedImage:
         """Resolve ``ref`` to a digest upstream and add it to the plan (raises on failure)."""

@@ -64,20 +64,6 @@ def path_component(text: str) -> str:
     return s or "charts"
 
 
-def registry_pool(source: Source) -> RegistryPool | None:
-    """The registry pool behind the export's planning source (an overlay over the registry source): its
-    auth file and ``--ca-file`` are the ones chart repositories use too."""
-    node: Any = source
-    for _ in range(4):
-        pool = getattr(node, "pool", None)
-        if isinstance(pool, RegistryPool):
-            return pool
-        node = getattr(node, "upstream", None)
-        if node is None:
-            break
-    return None
-
-
 def spec_label(repo: HelmRepository | None, spec: HelmChart) -> str:
     """How a configured chart is named in messages before it is fetched."""
     version = spec.version or "(newest stable)"
@@ -161,10 +147,10 @@ def fetch_local(spec: HelmChart) -> FetchedChart:
     return FetchedChart(spec, chart, archive, str(path), "", ref)
 
 
-def fetch_all(repos: list[HelmRepository], local: list[HelmChart], source: Source,
+def fetch_all(repos: list[HelmRepository], local: list[HelmChart], source: Source, pool: RegistryPool | None,
               ) -> Iterator[tuple[str, FetchedChart | BundlerError]]:
-    """Every configured chart, in configuration order: (label, the chart or why it could not be had)."""
-    pool = registry_pool(source)
+    """Every configured chart, in configuration order: (label, the chart or why it could not be had).
+    ``pool`` holds the export's auth file and trust, which chart repositories use too."""
     for repo in repos:
         if repo.is_oci:
             for spec in repo.charts or []:

@@ -52,7 +52,7 @@ def plan(ctx: PlanContext) -> None:
         return
     check_image_paths(spec)
     records: list[dict[str, Any]] = []
-    for label, got in fetch_all(spec.repositories, spec.local, ctx.source):
+    for label, got in fetch_all(spec.repositories, spec.local, ctx.source, ctx.pool):
         if isinstance(got, BundlerError):
             ctx.plan.fail(label, str(got))
             continue
