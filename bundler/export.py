@@ -24,6 +24,7 @@ from .oci.layout import OCILayout
 from .plan import KINDS, Plan, PlanContext, PlannedImage
 from .progress import BarFactory, Printer, human, no_bars
 from .registry import RegistryPool
+from .release_options import ReleaseOptions
 from .transport.layout import LayoutSource
 from .transport.overlay import LocalStore, OverlaySource
 from .transport.registry import RegistrySource
@@ -39,6 +40,7 @@ class ExportOptions:
     split_size: int | None = None
     dry_run: bool = False
     keep_work: bool = False
+    release: ReleaseOptions = field(default_factory=ReleaseOptions)
     zstd_level: int = 1  # layers are already compressed: level 1 is as small as 3 on them, and faster
 
 
@@ -115,9 +117,12 @@ def run_export(opts: ExportOptions, say: Printer = print, bars: BarFactory = no_
     if not opts.dry_run:
         check_writable(opts.bundle)
     places = _Places(opts, RegistrySource(RegistryPool(AuthStore.load(opts.authfile), opts.ca_file)))
-    ctx = PlanContext(config=cfg, source=places.planning, plan=Plan(), workers=opts.workers)
+    opts.release.ca_file = opts.release.ca_file or opts.ca_file
+    ctx = PlanContext(config=cfg, source=places.planning, plan=Plan(), workers=opts.workers, release=opts.release)
     say(f"Planning from {opts.config_path} ...")
     plan_all(ctx)
+    for note in ctx.plan.notes:
+        say(note)
     for warning in ctx.plan.warnings:
         say(f"warning: {warning}")
     images = ctx.plan.sorted_images()

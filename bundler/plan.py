@@ -11,14 +11,15 @@ from .bundle.metadata import ImageRecord
 from .config import ImageSetConfig
 from .oci import Manifest, Reference
 from .oci.image import BuiltImage
+from .release_options import ReleaseOptions
 from .transport import Source
 from .transport.memory import MemoryStore
 
 PlannedImage = ImageRecord
 """A planned image is what the bundle records about it (its size is filled in once copied)."""
 
-KINDS = ("bootstrap", "release", "release-component", "sample", "catalog", "operator-bundle",
-         "operator-related", "additional")
+KINDS = ("bootstrap", "release", "release-component", "graph-image", "sample", "catalog", "operator-bundle",
+         "operator-related", "additional", "sigstore")
 
 
 @dataclass
@@ -26,6 +27,8 @@ class Plan:
     images: list[PlannedImage] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What planning resolved that the admin should see (the releases a channel selected, the upgrade path)."""
     records: dict[str, Any] = field(default_factory=dict)
     """Per content kind (by its name): what its renderer needs on the import side (JSON-able)."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -66,6 +69,7 @@ class PlanContext:
     plan: Plan
     store: MemoryStore = field(default_factory=MemoryStore)
     workers: int = 8
+    release: ReleaseOptions = field(default_factory=ReleaseOptions)
 
     def pin(self, kind: str, ref: Reference, label: str = "", keep_tag: bool = True) -> PlannedImage:
         """Resolve ``ref`` to a digest upstream and add it to the plan (raises on failure)."""

@@ -6,7 +6,7 @@ import itertools
 import threading
 from collections.abc import Iterator
 
-from ..oci import Descriptor, Manifest, Reference, Repository
+from ..oci import Descriptor, Manifest, Pinned, Reference, Repository
 from ..registry.client import RegistryClient, RegistryPool
 from ..streams import ChunkReader
 from .base import DestinationCaps, SourceCaps
@@ -35,6 +35,11 @@ class RegistrySource:
 
     def open_blob(self, repo: Repository, desc: Descriptor) -> Iterator[bytes]:
         return self.pool.get(repo.registry).iter_blob(repo.path, desc.digest)
+
+    def referrers(self, ref: Pinned) -> list[Descriptor] | None:
+        """What the OCI 1.1 referrers API lists for ``ref`` (None: the registry has no such API)."""
+        found = self.pool.get(ref.registry).referrers(ref.repository, ref.ref)
+        return None if found is None else [Descriptor.from_json(d) for d in found]
 
 
 class RegistryDestination:
