@@ -65,6 +65,7 @@ def selection_notes(selection: Selection, endpoint: str) -> list[str]:
         lines.append(f"  {arch}: {bounds}")
         for rel in (r for r in selection.releases if r.arch == arch):
             lines.append(f"    {rel.version:<14} {rel.payload} ({rel.channel})")
-        path = selection.path_text(arch)
-        lines.append(f"  upgrade path ({arch}): {path or 'none (a single release)'}")
+        path = selection.paths.get(arch, [])
+        text = " -> ".join(path) if len(path) > 1 else f"{path[0]} (a single release)" if path else "none"
+        lines.append(f"  upgrade path ({arch}): {text}")
     return lines
