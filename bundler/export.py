@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +104,14 @@ class _Places:
         return OverlaySource(self.upstream, [ctx.store, *self.local])
 
 
+def _print_plan_messages(plan: Plan, say: Printer) -> None:
+    """What planning resolved (the releases channels selected, the upgrade path), then its warnings."""
+    for note in plan.notes:
+        say(note)
+    for warning in plan.warnings:
+        say(f"warning: {warning}")
+
+
 def run_export(opts: ExportOptions, say: Printer = print, bars: BarFactory = no_bars) -> ExportResult:
     start = time.monotonic()
     try:
@@ -117,14 +125,11 @@ def run_export(opts: ExportOptions, say: Printer = print, bars: BarFactory = no_
     if not opts.dry_run:
         check_writable(opts.bundle)
     places = _Places(opts, RegistrySource(RegistryPool(AuthStore.load(opts.authfile), opts.ca_file)))
-    opts.release.ca_file = opts.release.ca_file or opts.ca_file
-    ctx = PlanContext(config=cfg, source=places.planning, plan=Plan(), workers=opts.workers, release=opts.release)
+    ctx = PlanContext(config=cfg, source=places.planning, plan=Plan(), workers=opts.workers,
+                      release=replace(opts.release, ca_file=opts.release.ca_file or opts.ca_file))
     say(f"Planning from {opts.config_path} ...")
     plan_all(ctx)
-    for note in ctx.plan.notes:
-        say(note)
-    for warning in ctx.plan.warnings:
-        say(f"warning: {warning}")
+    _print_plan_messages(ctx.plan, say)
     images = ctx.plan.sorted_images()
     if not images:
         details = "; ".join(f"{ref}: {msg}" for ref, msg in ctx.plan.failed.items())

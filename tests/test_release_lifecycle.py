@@ -52,10 +52,11 @@ class World:
         path.write_text(yaml.safe_dump(doc, sort_keys=False))
         return path
 
-    def export(self, config: Path, bundle: Path | None = None, *extra: object) -> tuple[int, str]:
+    def export(self, config: Path, bundle: Path | None = None, *extra: object,
+               graph_url: str | None = None) -> tuple[int, str]:
         out = ["-o", bundle] if bundle else ["-o", self.tmp / "dry.tar.zst", "--dry-run"]
         return invoke("export", "-c", config, *out, "--authfile", self.auth, "--ca-file", self.ca,
-                      "--graph-url", self.osus.url, *extra)
+                      "--graph-url", graph_url or self.osus.url, *extra)
 
 
 @pytest.fixture(scope="module")
@@ -245,3 +246,95 @@ def test_upgrade_bundle_shares_blobs_with_one_release(world: World) -> None:
     # config (the base and cluster-version-operator layers are the same blobs in both releases)
     assert len(blobs["two"] - blobs["one"]) == 2 * changed + 2
     assert sizes["two"] < 1.6 * sizes["one"]
+
+
+# -- bad input: one message naming the thing, a non-zero exit, no bundle ----------------------------------
+
+def _head(world: World) -> Path:
+    return world.config("head.yaml", [{"name": "stable-4.4"}])
+
+
+def test_graph_server_unreachable(world: World) -> None:
+    code, out = world.export(_head(world), graph_url="https://127.0.0.1:9")
+    assert code == 1 and "update graph https://127.0.0.1:9/api/upgrades_info/v1/graph is unreachable" in out
+
+
+def test_graph_server_answering_an_error(world: World) -> None:
+    world.osus.fail("/api/upgrades_info/v1/graph", 503)
+    try:
+        code, out = world.export(_head(world))
+    finally:
+        world.osus.clear_failures()
+    assert code == 1 and "answered HTTP 503 for channel stable-4.4 arch amd64: failed_upstream_fetch: test" in out
+
+
+@pytest.mark.parametrize("channel,message", [
+    ({"name": "stable-9.9"}, "release channel 'stable-9.9' has no releases for architecture amd64"),
+    ({"name": "stable-4.4", "minVersion": "4.4.4"}, "release channel stable-4.4 (amd64) has no release 4.4.4 (minVersion)"),
+    ({"name": "stable-4.4", "minVersion": "4.4.7", "maxVersion": "4.4.5"}, "maxVersion: 4.4.5 is lower than minVersion 4.4.7"),
+])
+def test_channel_errors_are_named(world: World, channel: dict[str, object], message: str) -> None:
+    code, out = world.export(world.config("bad.yaml", [channel]))
+    assert code == 1 and message in out, out
+
+
+def test_release_whose_payload_cannot_be_pulled(world: World) -> None:
+    bundle = world.tmp / "unpullable" / "b.tar.zst"
+    code, out = world.export(world.config("cand.yaml", [{"name": "candidate-4.4", "minVersion": "4.4.7"}]), bundle)
+    assert code == 2, out
+    assert "release 4.4.8 (channel candidate-4.4, amd64)" in out and "the payload cannot be pulled" in out
+    assert "The bundle is INCOMPLETE" in out
+
+
+@pytest.fixture()
+def head_signatures(world: World) -> Iterator[list[bytes]]:
+    """The signatures the store serves for 4.4.7 (the channel head), restored afterwards."""
+    hexdigest = world.series.releases["4.4.7"].digest[7:]
+    saved = list(world.osus.signatures[hexdigest])
+    yield world.osus.signatures[hexdigest]
+    world.osus.signatures[hexdigest] = saved
+
+
+def test_missing_signature_fails_the_export_and_leaves_no_bundle(world: World, head_signatures: list[bytes]) -> None:
+    head_signatures.clear()
+    bundle = world.tmp / "unsigned" / "b.tar.zst"
+    code, out = world.export(_head(world), bundle)
+    digest = world.series.releases["4.4.7"].digest
+    assert code == 1 and "release 4.4.7 (channel stable-4.4, amd64)" in out and f"no signature for {digest}" in out
+    assert not bundle.exists()
+    code, out = world.export(_head(world), None, "--ignore-release-signature")
+    assert code == 0, out
+
+
+def test_unverifiable_signature(world: World, head_signatures: list[bytes]) -> None:
+    head_signatures[:] = [b"not an OpenPGP message"]
+    code, out = world.export(_head(world))
+    assert code == 1 and "release 4.4.7 (channel stable-4.4, amd64)" in out and "signature-1 cannot be verified" in out
+
+
+def test_signature_by_another_key(world: World, head_signatures: list[bytes], tmp_path: Path) -> None:
+    with GpgSigner("someone else", "ed25519") as stranger:
+        head_signatures[:] = [stranger.sign_release(world.series.releases["4.4.7"].digest, "x")]
+        code, out = world.export(_head(world))
+        assert code == 1 and "release 4.4.7 (channel stable-4.4, amd64)" in out and "is signed by another key" in out
+        assert stranger.key_id.upper() in out.upper(), out
+        other = stranger.write_public_key(tmp_path / "stranger.asc")
+    head_signatures[:] = [world.signer.sign_release(world.series.releases["4.4.7"].digest, "x")]
+    code, out = world.export(_head(world), None, "--release-key", other)  # the flag wins over the variable
+    assert code == 1 and "is signed by another key" in out
+
+
+def test_signature_naming_another_digest(world: World, head_signatures: list[bytes]) -> None:
+    other = world.series.releases["4.4.6"].digest
+    head_signatures[:] = [world.signer.sign_release(other, "quay.io/x:4.4.6")]
+    code, out = world.export(_head(world))
+    assert code == 1 and f"names image {other}" in out
+
+
+def test_require_sigstore(world: World) -> None:
+    code, out = world.export(world.config("v5.yaml", [{"name": "stable-4.4", "maxVersion": "4.4.5"}]), None,
+                             "--require-sigstore")
+    assert code == 1 and f"release image {world.series.releases['4.4.5'].by_digest} has no sigstore signature" in out
+    code, out = world.export(world.config("v6.yaml", [{"name": "stable-4.4", "minVersion": "4.4.6",
+                                                       "maxVersion": "4.4.6"}]), None, "--require-sigstore")
+    assert code == 0, out

@@ -355,20 +355,6 @@ class RegistryClient:
                 f"upload of blob {digest} to {self.registry}/{repo} failed: HTTP {resp.status_code} {_error_text(resp)}"
             )
 
-    def referrers(self, repo: str, digest: str) -> list[dict[str, Any]] | None:
-        """The OCI 1.1 referrers API: descriptors of the manifests whose ``subject`` is ``digest``; None when
-        the registry does not implement the API (then clients use the ``sha256-<hex>`` tag schema)."""
-        resp = self.request("GET", f"/v2/{repo}/referrers/{digest}", repo, headers={"Accept": mediatypes.OCI_INDEX})
-        try:
-            if resp.status_code != 200 or not resp.headers.get("Content-Type", "").startswith(mediatypes.OCI_INDEX):
-                return None
-            doc = resp.json()
-        except ValueError:
-            return None
-        finally:
-            resp.close()
-        return [d for d in doc.get("manifests") or [] if isinstance(d, dict)] if isinstance(doc, dict) else None
-
     def list_tags(self, repo: str) -> list[str]:
         resp = self.request("GET", f"/v2/{repo}/tags/list", repo)
         if resp.status_code == 404:

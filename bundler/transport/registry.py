@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from ..oci import Descriptor, Manifest, Pinned, Reference, Repository
 from ..registry.client import RegistryClient, RegistryPool
+from ..registry.referrers import referrers
 from ..streams import ChunkReader
 from .base import DestinationCaps, SourceCaps
 
@@ -38,7 +39,7 @@ class RegistrySource:
 
     def referrers(self, ref: Pinned) -> list[Descriptor] | None:
         """What the OCI 1.1 referrers API lists for ``ref`` (None: the registry has no such API)."""
-        found = self.pool.get(ref.registry).referrers(ref.repository, ref.ref)
+        found = referrers(self.pool.get(ref.registry), ref.repository, ref.ref)
         return None if found is None else [Descriptor.from_json(d) for d in found]
 
 

@@ -114,7 +114,7 @@ def plan(ctx: PlanContext) -> None:
             ctx.plan.fail(str(target.ref), f"{target.describe()}: the payload cannot be pulled: {exc}")
             continue
         label = target.describe()
-        signatures = check.verify(release.digest, label) if check is not None else []
+        signatures = check.verify(release.digest, target.label) if check is not None else []
         try:
             stream, metadata, files = read_release(ctx, release.pinned, (BOOTIMAGES,))
         except BundlerError as exc:

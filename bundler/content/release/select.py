@@ -23,10 +23,12 @@ class Target:
     arch: str = ""
     version: str = ""
 
+    @property
+    def label(self) -> str:
+        return f"{self.version} (channel {self.channel}, {self.arch}) {self.ref}" if self.channel else str(self.ref)
+
     def describe(self) -> str:
-        if not self.channel:
-            return f"release {self.ref}"
-        return f"release {self.version} (channel {self.channel}, {self.arch}) {self.ref}"
+        return f"release {self.label}"
 
 
 def graph_client(ctx: PlanContext) -> GraphClient:
