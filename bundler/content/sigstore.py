@@ -39,8 +39,9 @@ def fallback_tag(digest: str) -> str:
 def plan(ctx: PlanContext) -> None:
     images = [img for img in list(ctx.plan.images) if img.kind not in _SKIP and not img.rebuilt_from]
     with ThreadPoolExecutor(ctx.workers) as pool:
-        found = dict(zip((id(i) for i in images), pool.map(lambda img: _signatures(ctx, img), images), strict=True))
-    unsigned = [img for img in images if img.kind == "release" and not found[id(img)]]
+        results = list(pool.map(lambda img: _signatures(ctx, img), images))
+    _warn_failures(ctx, images, [error for _, error in results])
+    unsigned = [img for img, (count, _) in zip(images, results, strict=True) if img.kind == "release" and not count]
     for img in unsigned:
         message = f"release image {img.pinned} has no sigstore signature (no {cosign_tag(img.digest)} tag, no referrer)"
         if ctx.release.require_sigstore:
@@ -48,24 +49,37 @@ def plan(ctx: PlanContext) -> None:
         ctx.plan.warnings.append(message)
 
 
-def _signatures(ctx: PlanContext, img: PlannedImage) -> int:
-    """Plan the image's cosign signature and referrers; how many were found."""
+def _warn_failures(ctx: PlanContext, images: list[PlannedImage], errors: list[str | None]) -> None:
+    """One warning per registry whose lookups failed (a registry that answers 401 for every missing tag
+    would otherwise warn once per image)."""
+    by_host: dict[str, list[str]] = {}
+    for img, error in zip(images, errors, strict=True):
+        if error is not None:
+            by_host.setdefault(img.source.registry, []).append(error)
+    for host, found in sorted(by_host.items()):
+        ctx.plan.warnings.append(f"sigstore signatures at {host} could not be looked up for {len(found)} image(s), "
+                                 f"so they are not carried; first: {found[0]}")
+
+
+def _signatures(ctx: PlanContext, img: PlannedImage) -> tuple[int, str | None]:
+    """Plan the image's cosign signature and referrers: how many were found, and the first lookup error."""
     subject = img.pinned
     count = 0
+    error: str | None = None
     try:
         ctx.pin(KIND_NAME, subject.repo.tagged(cosign_tag(img.digest)), label=f"signature of {img.label or subject}")
         count += 1
     except NotFoundError:
         pass
     except BundlerError as exc:
-        ctx.plan.warnings.append(f"sigstore signature of {subject}: {exc}")
+        error = f"{subject}: {exc}"
     try:
         for desc in _referrers(ctx, subject):
             ctx.pin(KIND_NAME, subject.repo.pinned(desc.digest), label=f"referrer of {img.label or subject}")
             count += 1
     except BundlerError as exc:
-        ctx.plan.warnings.append(f"referrers of {subject}: {exc}")
-    return count
+        error = error or f"referrers of {subject}: {exc}"
+    return count, error
 
 
 def _referrers(ctx: PlanContext, subject: Pinned) -> list[Descriptor]:
