@@ -24,9 +24,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from bundler.bundle.parts import parse_size
-from testkit.registry import RegistryServer
-from testkit.synthetic import build_upstream
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # testkit/ lives beside bundler/, outside the wheel
+
+from bundler.bundle.parts import parse_size  # noqa: E402
+from testkit.registry import RegistryServer  # noqa: E402
+from testkit.synthetic import build_upstream  # noqa: E402
 
 ACCESS_LOG = {"log": {"level": "warn", "accesslog": {"disabled": False}, "formatter": "text"}}
 

@@ -43,6 +43,10 @@ class ExportOptions:
     release: ReleaseOptions = field(default_factory=ReleaseOptions)
     zstd_level: int = 1  # layers are already compressed: level 1 is as small as 3 on them, and faster
 
+    def release_options(self) -> ReleaseOptions:
+        """The release flags, trusting the update service and signature store as the registries (--ca-file)."""
+        return replace(self.release, ca_file=self.release.ca_file or self.ca_file)
+
 
 @dataclass
 class ExportResult:
@@ -104,12 +108,10 @@ class _Places:
         return OverlaySource(self.upstream, [ctx.store, *self.local])
 
 
-def _print_plan_messages(plan: Plan, say: Printer) -> None:
-    """What planning resolved (the releases channels selected, the upgrade path), then its warnings."""
-    for note in plan.notes:
-        say(note)
-    for warning in plan.warnings:
-        say(f"warning: {warning}")
+def _say_plan_messages(plan: Plan, say: Printer) -> None:
+    """Planning's warnings, then its information lines (charts resolved, releases and the upgrade path)."""
+    for line in [*(f"warning: {w}" for w in plan.warnings), *plan.notes]:
+        say(line)
 
 
 def run_export(opts: ExportOptions, say: Printer = print, bars: BarFactory = no_bars) -> ExportResult:
@@ -126,10 +128,10 @@ def run_export(opts: ExportOptions, say: Printer = print, bars: BarFactory = no_
         check_writable(opts.bundle)
     places = _Places(opts, RegistrySource(RegistryPool(AuthStore.load(opts.authfile), opts.ca_file)))
     ctx = PlanContext(config=cfg, source=places.planning, plan=Plan(), workers=opts.workers,
-                      release=replace(opts.release, ca_file=opts.release.ca_file or opts.ca_file))
+                      release=opts.release_options())
     say(f"Planning from {opts.config_path} ...")
     plan_all(ctx)
-    _print_plan_messages(ctx.plan, say)
+    _say_plan_messages(ctx.plan, say)
     images = ctx.plan.sorted_images()
     if not images:
         details = "; ".join(f"{ref}: {msg}" for ref, msg in ctx.plan.failed.items())

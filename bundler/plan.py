@@ -19,7 +19,7 @@ PlannedImage = ImageRecord
 """A planned image is what the bundle records about it (its size is filled in once copied)."""
 
 KINDS = ("bootstrap", "release", "release-component", "graph-image", "sample", "catalog", "operator-bundle",
-         "operator-related", "additional", "sigstore")
+         "operator-related", "additional", "helm-chart", "helm-image", "sigstore")
 
 
 @dataclass
@@ -28,7 +28,8 @@ class Plan:
     failed: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    """What planning resolved that the admin should see (the releases a channel selected, the upgrade path)."""
+    """Information lines the export prints after the warnings (how many charts were fully resolved, the
+    releases a channel selected and the upgrade path)."""
     records: dict[str, Any] = field(default_factory=dict)
     """Per content kind (by its name): what its renderer needs on the import side (JSON-able)."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)

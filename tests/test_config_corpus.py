@@ -139,7 +139,7 @@ def test_export_prints_the_warnings_before_the_error(tmp_path: Path) -> None:
     warning = output.index("warning: ")
     error = output.index("error: ")
     assert warning < error
-    assert "nothing-carried.yaml line 5: mirror.helm: Helm charts and their images are not carried" in output
+    assert "nothing-carried.yaml line 6: mirror.platform.platforms: platform filtering is not applied yet" in output
     assert "names nothing bundler can carry yet" in output[error:]
     assert not (tmp_path / "b.tar.zst").exists()
 

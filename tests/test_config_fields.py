@@ -11,7 +11,7 @@ import pytest
 from bundler import config
 from bundler.config import ConfigLoadError, Platform
 from bundler.isc.images import go_regex
-from bundler.isc.support import NOT_APPLICABLE, PENDING
+from bundler.isc.support import PENDING
 from testkit.isc import V1, disc, isc, layout, warned
 
 # -- platform --------------------------------------------------------------------------------------
@@ -210,7 +210,7 @@ def test_helm_every_field(tmp_path: Path) -> None:
         imagePaths: ["{.spec.template.spec.custom[*].image}"]
         platforms: [{os: linux, architecture: amd64}]
     - name: all
-      url: oci://ghcr.io/charts
+      url: https://charts.example.com/all
     local:
     - name: my-chart
       path: charts/my-chart-0.1.0.tgz
@@ -220,13 +220,16 @@ def test_helm_every_field(tmp_path: Path) -> None:
     assert repo.charts[0].image_paths == ["{.spec.template.spec.custom[*].image}"]
     assert every.charts is None  # every chart of the index, as oc-mirror does
     assert cfg.helm.local[0].path is not None and cfg.helm.local[0].path.name == "my-chart-0.1.0.tgz"
-    assert warned(cfg, "mirror.helm", NOT_APPLICABLE["helm"][:40])
+    assert warned(cfg, "mirror.helm.repositories[0].charts[0].platforms", PENDING["helm.platforms"][:40])
+    assert not any(": mirror.helm: " in w for w in cfg.warnings)  # carried now (issue 13)
     with pytest.raises(ConfigLoadError, match=r"mirror\.helm\.repos: is not a field"):
         isc(tmp_path, "mirror:\n  helm:\n    repos: []\n")
     with pytest.raises(ConfigLoadError, match=r"url: 'ftp://x' is not a chart repository URL"):
         isc(tmp_path, "mirror:\n  helm:\n    repositories: [{name: a, url: 'ftp://x'}]\n")
     with pytest.raises(ConfigLoadError, match=r"local\[0\]\.path: is required"):
         isc(tmp_path, "mirror:\n  helm:\n    local: [{name: a}]\n")
+    with pytest.raises(ConfigLoadError, match=r"charts: is required for an oci:// chart repository"):
+        isc(tmp_path, "mirror:\n  helm:\n    repositories: [{name: a, url: 'oci://ghcr.io/charts'}]\n")
 
 
 # -- top level -------------------------------------------------------------------------------------

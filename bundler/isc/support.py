@@ -43,12 +43,11 @@ PENDING: dict[str, str] = {
                      "lists that name them, or from the catalog selection",
     "samples.streams": "sample image streams are not selected by name yet: every stream of the release is "
                        "carried (use skip: to leave some out)",
+    "helm.platforms": "platform filtering is not applied yet: every platform of each chart image is carried",
     "archiveSize": "is not used as the split size yet; pass --split-size {size}G to bundler export",
 }
 
 NOT_APPLICABLE: dict[str, str] = {
-    "helm": "Helm charts and their images are not carried (issue 13: bundler has no chart renderer yet); "
-            "list the chart's images under additionalImages and carry the chart archive beside the bundle",
     "storageConfig": "oc-mirror v1's metadata store does not apply: a bundle is complete in itself and "
                      "import needs no metadata; remove storageConfig",
     "operators.originalRef": "deprecated since oc-mirror 4.13, which ignores it; remove it",

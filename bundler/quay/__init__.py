@@ -25,9 +25,9 @@ from .stack import (
     load_credentials,
     save_credentials,
     stack_down,
-    stack_status,
     stack_up,
 )
+from .status import stack_status
 
 __all__ = ["MirrorRegistry", "bootstrap", "load_images_from_layout", "stack_up", "stack_down", "stack_status",
            "default_data_dir", "StackState"]

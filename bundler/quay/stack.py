@@ -38,6 +38,7 @@ from ..errors import BundlerError
 from .config import load_or_create_secrets, random_password, write_distribution_config, write_quay_config
 from .podman import podman, podman_env, run
 from .tls import _write_private, ensure_tls
+from .units import remove_units, write_units
 
 FLAVORS = ("quay", "distribution")
 DEFAULT_NAME = "bundler-quay"
@@ -245,78 +246,6 @@ def pod_info(pod: str) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def _container_states(pod: str) -> dict[str, str]:
-    res = podman("ps", "-a", "--filter", f"pod={pod}", "--format", "json", what="listing containers", check=False)
-    out: dict[str, str] = {}
-    if res.returncode == 0 and res.stdout.strip():
-        for c in json.loads(res.stdout):
-            names = c.get("Names") or []
-            name = names[0] if names else c.get("Id", "")[:12]
-            if c.get("IsInfra"):
-                continue
-            out[name] = str(c.get("State", "unknown"))
-    return out
-
-
-# -- systemd ---------------------------------------------------------------------------------------
-
-def systemd_running() -> bool:
-    return Path("/run/systemd/system").is_dir()
-
-
-def _unit_dir() -> Path:
-    if os.geteuid() == 0:
-        return Path("/etc/systemd/system")
-    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "systemd" / "user"
-
-
-def _systemctl(*args: str) -> None:
-    scope = [] if os.geteuid() == 0 else ["--user"]
-    subprocess.run(["systemctl", *scope, *args], capture_output=True, text=True, check=False)
-
-
-def write_units(data_dir: Path, state: StackState, install: bool | None = None) -> list[Path]:
-    """``podman generate systemd --new`` for the pod into ``<data-dir>/systemd``; install and enable them
-    when systemd runs (``install=None``) or when asked. ``CONTAINERS_CONF`` is carried into the units."""
-    unit_dir = Path(data_dir) / "systemd"
-    if unit_dir.exists():
-        shutil.rmtree(unit_dir)
-    unit_dir.mkdir(parents=True)
-    run(["podman", "generate", "systemd", "--new", "--files", "--restart-policy=always", "--name", state.pod],
-        what="generating systemd units", cwd=unit_dir)
-    units = sorted(unit_dir.glob("*.service"))
-    conf = os.environ.get("CONTAINERS_CONF")
-    for u in units:
-        text = u.read_text()
-        if conf:
-            text = text.replace("Environment=PODMAN_SYSTEMD_UNIT=%n",
-                                f"Environment=PODMAN_SYSTEMD_UNIT=%n\nEnvironment=CONTAINERS_CONF={conf}", 1)
-        u.write_text(text)
-    if install if install is not None else systemd_running():
-        dest = _unit_dir()
-        dest.mkdir(parents=True, exist_ok=True)
-        for u in units:
-            shutil.copyfile(u, dest / u.name)
-        _systemctl("daemon-reload")
-        _systemctl("enable", f"pod-{state.pod}.service")
-        if os.geteuid() != 0 and shutil.which("loginctl"):
-            subprocess.run(["loginctl", "enable-linger"], capture_output=True, check=False)
-    return units
-
-
-def remove_units(state: StackState) -> None:
-    dest = _unit_dir()
-    found = list(dest.glob(f"pod-{state.pod}.service")) + list(dest.glob(f"container-{state.name}-*.service"))
-    if not found:
-        return
-    if systemd_running():
-        _systemctl("disable", f"pod-{state.pod}.service")
-    for u in found:
-        u.unlink(missing_ok=True)
-    if systemd_running():
-        _systemctl("daemon-reload")
-
-
 # -- lifecycle -------------------------------------------------------------------------------------
 
 def _missing_images(state: StackState) -> list[str]:
@@ -343,20 +272,15 @@ def _default_images(flavor: str, db: str) -> dict[str, str]:
     return {r: DEFAULT_BOOTSTRAP[r] for r in roles if r in DEFAULT_BOOTSTRAP}
 
 
-def stack_up(data_dir: Path, hostname: str | None = None, port: int | None = None, flavor: str | None = None,
-             images: dict[str, str] | None = None, *, name: str | None = None, bind_address: str | None = None,
-             db: str | None = None, admin_user: str | None = None, wait: bool = True,
-             timeout: float = 600.0, install_units: bool | None = None) -> StackState:
-    """Render and start the stack (idempotent). Arguments left None come from the previous run's
-    ``stack.json``, else defaults. The pod is re-created only when its rendered definition changed."""
-    data_dir = Path(data_dir)
+def _wanted_state(data_dir: Path, images: dict[str, str] | None, **given: object) -> StackState:
+    """The previous run's ``stack.json`` with the arguments given (None: keep), checked."""
     prev = load_state(data_dir)
     state = prev or StackState()
+    flavor = given.get("flavor")
     if prev is not None and flavor is not None and flavor != prev.flavor:
         raise BundlerError(f"{data_dir} holds a {prev.flavor} registry, not {flavor}",
                            "use another --data-dir, or `bundler quay down --purge` it first")
-    for key, value in (("hostname", hostname), ("port", port), ("flavor", flavor), ("name", name),
-                       ("bind_address", bind_address), ("db", db), ("admin_user", admin_user)):
+    for key, value in given.items():
         if value is not None:
             setattr(state, key, value)
     if state.flavor not in FLAVORS:
@@ -370,6 +294,11 @@ def stack_up(data_dir: Path, hostname: str | None = None, port: int | None = Non
         raise BundlerError(f"images missing from podman storage: {'; '.join(missing)}",
                            "import a bundle that carries the bootstrap images (bootstrap: in the "
                            "ImageSetConfiguration), or load them with `podman load`")
+    return state
+
+
+def _ensure_pod(data_dir: Path, state: StackState, install_units: bool | None) -> None:
+    """Create the pod unless one with the same rendered definition exists (then it is kept as is)."""
     cmds = render(data_dir, state)
     save_state(data_dir, state)
     spec = spec_hash(cmds, data_dir)
@@ -381,7 +310,19 @@ def stack_up(data_dir: Path, hostname: str | None = None, port: int | None = Non
         cmds[0] = cmds[0][:3] + ["--label", f"{SPEC_LABEL}={spec}"] + cmds[0][3:]
         for cmd in cmds:
             run(cmd, what=f"creating {cmd[cmd.index('--name') + 1]}")
-        write_units(data_dir, state, install_units)
+        write_units(data_dir, state.pod, install_units)
+
+
+def stack_up(data_dir: Path, hostname: str | None = None, port: int | None = None, flavor: str | None = None,
+             images: dict[str, str] | None = None, *, name: str | None = None, bind_address: str | None = None,
+             db: str | None = None, admin_user: str | None = None, wait: bool = True,
+             timeout: float = 600.0, install_units: bool | None = None) -> StackState:
+    """Render and start the stack (idempotent). Arguments left None come from the previous run's
+    ``stack.json``, else defaults. The pod is re-created only when its rendered definition changed."""
+    data_dir = Path(data_dir)
+    state = _wanted_state(data_dir, images, hostname=hostname, port=port, flavor=flavor, name=name,
+                          bind_address=bind_address, db=db, admin_user=admin_user)
+    _ensure_pod(data_dir, state, install_units)
     podman("pod", "start", state.pod, what=f"starting pod {state.pod}")
     if state.flavor == "quay" and state.db == "postgres":
         _ensure_pg_trgm(state)
@@ -433,41 +374,10 @@ def stack_down(data_dir: Path, purge: bool = False) -> None:
     data_dir = Path(data_dir)
     state = load_state(data_dir)
     if state is not None:
-        remove_units(state)
+        remove_units(state.pod, state.name)
         if pod_info(state.pod) is not None:
             podman("pod", "rm", "-f", "-t", "10", state.pod, what=f"removing pod {state.pod}")
     if purge and data_dir.exists():
         if os.geteuid() != 0:  # files chowned into the user namespace by ':U' need `podman unshare`
             subprocess.run(["podman", "unshare", "rm", "-rf", str(data_dir)], env=podman_env(), check=False)
         shutil.rmtree(data_dir, ignore_errors=True)
-
-
-def stack_status(data_dir: Path) -> dict[str, Any]:
-    """A description of the stack: configured values, pod and container states, readiness."""
-    data_dir = Path(data_dir)
-    state = load_state(data_dir)
-    if state is None:
-        return {"configured": False, "data_dir": str(data_dir)}
-    info = pod_info(state.pod)
-    containers = _container_states(state.pod) if info else {}
-    status: dict[str, Any] = {
-        "configured": True, "data_dir": str(data_dir), "name": state.name, "flavor": state.flavor,
-        "registry": state.registry_host, "db": state.db if state.flavor == "quay" else None,
-        "images": dict(state.images), "pod": state.pod, "pod_state": (info or {}).get("State", "absent"),
-        "containers": containers, "ca_file": str(data_dir / CA_BUNDLE),
-        "units": sorted(p.name for p in (data_dir / "systemd").glob("*.service")),
-        "units_installed": (_unit_dir() / f"pod-{state.pod}.service").exists(),
-    }
-    ready = False
-    if info and all(s == "running" for s in containers.values()) and containers:
-        try:
-            path = "/health/instance" if state.flavor == "quay" else "/v2/"
-            resp = requests.get(f"https://{state.registry_host}{path}", verify=str(data_dir / CA_BUNDLE), timeout=5)
-            ready = resp.status_code in ((200,) if state.flavor == "quay" else (200, 401))
-        except requests.RequestException:
-            ready = False
-    status["ready"] = ready
-    creds = load_credentials(data_dir)
-    status["admin_user"] = creds.get("admin_user")
-    status["username"] = creds.get("username")
-    return status
