@@ -60,12 +60,29 @@ def export_cmd(
                                           "BUNDLE.000, BUNDLE.001, ..."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan (images, unique blobs, bytes); pull nothing."),
     keep_work: bool = typer.Option(False, "--keep-work", help="Keep BUNDLE.work/ (the OCI layout) after success."),
+    graph_url: str | None = typer.Option(None, "--graph-url", help="Update service for platform.channels (default: "
+                                         "UPDATE_URL_OVERRIDE, else https://api.openshift.com)."),
+    release_key: Path | None = typer.Option(None, "--release-key", help="OpenPGP key release signatures must "
+                                            "verify with (default: OCP_SIGNATURE_VERIFICATION_PK, else Red Hat's)."),
+    ignore_release_signature: bool = typer.Option(False, "--ignore-release-signature", help="Carry releases whose "
+                                                  "signatures are missing or do not verify."),
+    require_sigstore: bool = typer.Option(False, "--require-sigstore", help="Fail when a release image has no "
+                                          "sigstore signature (cosign .sig tag or OCI referrer)."),
+    graph_base_image: str | None = typer.Option(None, "--graph-base-image", help="Base of the update service's "
+                                                "graph-data image (default registry.access.redhat.com/ubi9/ubi:latest)."),
+    extract_tools: bool = typer.Option(False, "--extract-tools", help="Import writes oc and openshift-install for "
+                                       "this host's architecture from the carried release."),
 ) -> None:
     """Resolve the ImageSetConfiguration and pull everything into one verified bundle."""
     from .export import ExportOptions, run_export
+    from .release_options import ReleaseOptions
 
+    release = ReleaseOptions(graph_url=graph_url, release_key=release_key, require_sigstore=require_sigstore,
+                             ignore_release_signature=ignore_release_signature, graph_base_image=graph_base_image,
+                             extract_tools=extract_tools)
     opts = ExportOptions(config_path=config, bundle=output, authfile=authfile, ca_file=ca_file, workers=workers,
-                         split_size=parse_size(split_size) if split_size else None, dry_run=dry_run, keep_work=keep_work)
+                         split_size=parse_size(split_size) if split_size else None, dry_run=dry_run, keep_work=keep_work,
+                         release=release)
     result = run_export(opts, typer.echo, terminal_bars())
     if result.failed:
         raise typer.Exit(EXIT_PARTIAL)

@@ -99,7 +99,7 @@ class ImageSetConfig:
         """Whether the planners have anything to carry (content named only by pending fields does not count)."""
         samples = self.samples is not None and bool(self.samples.from_release or self.samples.images
                                                     or self.samples.images_file)
-        return bool(self.releases or self.additional_images or samples or self.helm
+        return bool(self.releases or self.platform.channels or self.additional_images or samples or self.helm
                     or any(c.layout is None for c in self.operators))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from .oci.layout import OCILayout
 from .plan import KINDS, Plan, PlanContext, PlannedImage
 from .progress import BarFactory, Printer, human, no_bars
 from .registry import RegistryPool
+from .release_options import ReleaseOptions
 from .transport.layout import LayoutSource
 from .transport.overlay import LocalStore, OverlaySource
 from .transport.registry import RegistrySource
@@ -39,7 +40,12 @@ class ExportOptions:
     split_size: int | None = None
     dry_run: bool = False
     keep_work: bool = False
+    release: ReleaseOptions = field(default_factory=ReleaseOptions)
     zstd_level: int = 1  # layers are already compressed: level 1 is as small as 3 on them, and faster
+
+    def release_options(self) -> ReleaseOptions:
+        """The release flags, trusting the update service and signature store as the registries (--ca-file)."""
+        return replace(self.release, ca_file=self.release.ca_file or self.ca_file)
 
 
 @dataclass
@@ -102,6 +108,12 @@ class _Places:
         return OverlaySource(self.upstream, [ctx.store, *self.local])
 
 
+def _say_plan_messages(plan: Plan, say: Printer) -> None:
+    """Planning's warnings, then its information lines (charts resolved, releases and the upgrade path)."""
+    for line in [*(f"warning: {w}" for w in plan.warnings), *plan.notes]:
+        say(line)
+
+
 def load_config(path: Path, say: Printer) -> config.ImageSetConfig:
     """The configuration, its warnings printed first (also when loading fails: they often explain it)."""
     try:
@@ -122,11 +134,11 @@ def run_export(opts: ExportOptions, say: Printer = print, bars: BarFactory = no_
         check_writable(opts.bundle)
     pool = RegistryPool(AuthStore.load(opts.authfile), opts.ca_file)
     places = _Places(opts, RegistrySource(pool))
-    ctx = PlanContext(config=cfg, source=places.planning, plan=Plan(), workers=opts.workers, pool=pool)
+    ctx = PlanContext(config=cfg, source=places.planning, plan=Plan(), workers=opts.workers, pool=pool,
+                      release=opts.release_options())
     say(f"Planning from {opts.config_path} ...")
     plan_all(ctx)
-    for line in [*(f"warning: {w}" for w in ctx.plan.warnings), *ctx.plan.notes]:
-        say(line)
+    _say_plan_messages(ctx.plan, say)
     images = ctx.plan.sorted_images()
     if not images:
         details = "; ".join(f"{ref}: {msg}" for ref, msg in ctx.plan.failed.items())

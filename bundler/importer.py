@@ -21,8 +21,8 @@ from .engine import CopyEngine, CopyResult, ImageJob
 from .mapping import mirror_repositories, split_target
 from .outputs import MirroredImage, OutputContext, render_all, render_mirrors
 from .progress import BarFactory, Printer, human, no_bars
-from .registry import RegistryClient
-from .transport.registry import RegistryDestination
+from .registry import RegistryClient, RegistryPool
+from .transport.registry import RegistryDestination, RegistrySource
 
 
 @dataclass
@@ -95,8 +95,11 @@ def run_import(opts: ImportOptions, say: Printer = print, bars: BarFactory = no_
         result.images.append(MirroredImage(kind=img.kind, source=img.source, digest=img.digest,
                                            mirror_repo=mapping[img.source.name], tags=list(job.tags),
                                            label=img.label, rebuilt_from=img.rebuilt_from))
-    octx = OutputContext(outdir=opts.outdir, registry=opts.registry, images=result.images, records=meta.records)
+    octx = OutputContext(outdir=opts.outdir, registry=opts.registry, images=result.images, records=meta.records,
+                         mirror=RegistrySource(RegistryPool.of(client)))
     result.outputs = render_all(octx, [render_mirrors, *renderers()])
+    for note in octx.notes:
+        say(note)
     result.seconds = time.monotonic() - start
     report = opts.outdir / "report.json"
     report.write_text(json.dumps(_report(result, opts, mapping), indent=2) + "\n")

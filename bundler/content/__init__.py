@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from ..outputs import Renderer
 from ..plan import PlanContext
-from . import additional, bootstrap, helm, operators, release, samples
+from . import additional, bootstrap, helm, operators, release, samples, sigstore
 from .base import ContentKind
 
 KINDS: tuple[ContentKind, ...] = (bootstrap.KIND, release.KIND, samples.KIND, operators.KIND, additional.KIND,
-                                  helm.KIND)
+                                  helm.KIND, sigstore.KIND)  # sigstore: the signatures of every image planned before it
 
 
 def plan_all(ctx: PlanContext) -> None:

@@ -14,14 +14,6 @@ if TYPE_CHECKING:
     from .reader import Reader
 
 PENDING: dict[str, str] = {
-    "platform.channels": "release channels are not resolved yet (issue 9): no release is carried for them; "
-                         "name each release with platform.release (or bundler's platform.releases)",
-    "platform.graph": "the update graph-data image is not built yet (issue 9); carry an existing graph-data "
-                      "image as an additionalImage",
-    "platform.kubeVirtContainer": "the KubeVirt container disk of the release is not added yet; add the "
-                                  "release's kubevirt digest-ref (0000_50_installer_coreos-bootimages) "
-                                  "as an additionalImage",
-    "platform.architectures": "applies to release channels, which are not resolved yet (issue 9)",
     "platform.platforms": "platform filtering is not applied yet: every platform of the release is carried",
     "operators.layout": "catalogs in a local OCI layout are read but not carried yet; push the layout to a "
                         "registry (skopeo copy oci:PATH docker://...) and name that reference instead",
