@@ -30,7 +30,7 @@ class Platform:
         return f"{self.os}/{self.architecture}"
 
 
-@dataclass
+@dataclass(frozen=True)
 class ReleaseChannel:
     """``mirror.platform.channels[]``. Without min/max: the channel's head only; ``minVersion``: from it
     to the head; ``maxVersion`` caps (a lone max means from the channel's first release); both: that range

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...isc.settings import ReleaseChannel as ConfiguredChannel
 from ...oci import Reference, parse
 from ...plan import PlanContext
-from .channels import ReleaseChannel, Selection, select_releases
+from .channels import Selection, select_releases
 from .graph import GraphClient
 
 
@@ -36,10 +35,6 @@ def graph_client(ctx: PlanContext) -> GraphClient:
     return GraphClient(opts.graph_url, ca_file=str(opts.ca_file) if opts.ca_file else None)
 
 
-def _channel(ch: ConfiguredChannel) -> ReleaseChannel:
-    return ReleaseChannel(ch.name, ch.type, ch.min_version, ch.max_version, ch.shortest_path, ch.full)
-
-
 def release_targets(ctx: PlanContext) -> list[Target]:
     """The configured releases, then the channels' (lowest version first, per architecture)."""
     targets = [Target(ref) for ref in ctx.config.releases]
@@ -47,7 +42,7 @@ def release_targets(ctx: PlanContext) -> list[Target]:
     if not platform.channels:
         return targets
     client = graph_client(ctx)
-    selection = select_releases(client, [_channel(c) for c in platform.channels], platform.release_architectures)
+    selection = select_releases(client, platform.channels, platform.release_architectures)
     ctx.plan.warnings.extend(selection.warnings)
     ctx.plan.notes.extend(selection_notes(selection, client.endpoint))
     seen = {str(t.ref) for t in targets}
