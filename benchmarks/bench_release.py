@@ -81,7 +81,8 @@ def main() -> int:
 
         bundle = base / "bundler" / "ocp.tar.zst"
         t_exp, rss_exp = timed([*py, "export", "-c", str(cfg), "-o", str(bundle), "--authfile", str(pull),
-                                "--ca-file", str(upstream.ca_file), "--workers", str(args.workers), "--split-size", "1G"])
+                                "--ca-file", str(upstream.ca_file), "--workers", str(args.workers), "--split-size", "1G",
+                                "--ignore-release-signature"])  # the synthetic release has no signature store
         gets = blob_gets(upstream)
         t_imp, rss_imp = timed([*py, "import", str(bundle), "--registry", tgt_b.host, "--authfile", str(push_b),
                                 "--ca-file", str(tgt_b.ca_file), "--workers", str(args.workers), "-o", str(base / "out")])

@@ -67,14 +67,31 @@ def export_cmd(
     retry_delay: str | None = habits.RETRY_DELAY,
     src_tls_verify: str = habits.SRC_TLS,
     log_level: str | None = habits.LOG_LEVEL,
+    graph_url: str | None = typer.Option(None, "--graph-url", help="Update service for platform.channels (default: "
+                                         "UPDATE_URL_OVERRIDE, else https://api.openshift.com)."),
+    release_key: Path | None = typer.Option(None, "--release-key", help="OpenPGP key release signatures must "
+                                            "verify with (default: OCP_SIGNATURE_VERIFICATION_PK, else Red Hat's)."),
+    ignore_release_signature: bool = typer.Option(False, "--ignore-release-signature", help="Carry releases whose "
+                                                  "signatures are missing or do not verify."),
+    require_sigstore: bool = typer.Option(False, "--require-sigstore", help="Fail when a release image has no "
+                                          "sigstore signature (cosign .sig tag or OCI referrer)."),
+    graph_base_image: str | None = typer.Option(None, "--graph-base-image", help="Base of the update service's "
+                                                "graph-data image (default registry.access.redhat.com/ubi9/ubi:latest)."),
+    extract_tools: bool = typer.Option(False, "--extract-tools", help="Import writes oc and openshift-install for "
+                                       "this host's architecture from the carried release."),
 ) -> None:
     """Resolve the ImageSetConfiguration and pull everything into one verified bundle."""
     from .export import ExportOptions, run_export
+    from .release_options import ReleaseOptions
 
     habits.apply_log_level(log_level)
+    release = ReleaseOptions(graph_url=graph_url, release_key=release_key, require_sigstore=require_sigstore,
+                             ignore_release_signature=ignore_release_signature, graph_base_image=graph_base_image,
+                             extract_tools=extract_tools)
     opts = ExportOptions(config_path=config, bundle=output, authfile=authfile, ca_file=ca_file,
                          workers=habits.workers_for(workers, parallel_images, parallel_layers),
                          split_size=parse_size(split_size) if split_size else None, dry_run=dry_run, keep_work=keep_work,
+                         release=release,
                          connect=habits.connect_options(retry_times, retry_delay, src_tls_verify, "--src-tls-verify",
                                                         "the source registries"))
     result = run_export(opts, typer.echo, terminal_bars())

@@ -71,8 +71,8 @@ class BootstrapSpec:
 @dataclass
 class ImageSetConfig:
     """What to carry, as the admin wrote it. ``releases``, ``additional_images`` (registry references),
-    ``operators``, ``samples`` and ``bootstrap`` are what the planners read today; ``platform``,
-    ``additional``, ``blocked_images``, ``helm``, ``archive_size_gib`` hold every other field."""
+    ``operators``, ``samples``, ``helm`` and ``bootstrap`` are what the planners read today; ``platform``,
+    ``additional``, ``blocked_images``, ``archive_size_gib`` hold every other field."""
 
     path: Path
     releases: list[Reference] = field(default_factory=list)
@@ -99,7 +99,8 @@ class ImageSetConfig:
         """Whether the planners have anything to carry (content named only by pending fields does not count)."""
         samples = self.samples is not None and bool(self.samples.from_release or self.samples.images
                                                     or self.samples.images_file)
-        return bool(self.releases or self.additional or samples or self.operators)
+        return bool(self.releases or self.platform.channels or self.additional or samples or self.helm
+                    or self.operators)
 
 
 @dataclass

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from .oci.layout import OCILayout
 from .plan import KINDS, Plan, PlanContext, PlannedImage
 from .progress import BarFactory, Printer, human, no_bars
 from .registry import ConnectOptions, RegistryPool
+from .release_options import ReleaseOptions
 from .sources import with_layouts
 from .transport import Source
 from .transport.layout import LayoutSource
@@ -42,8 +43,13 @@ class ExportOptions:
     split_size: int | None = None
     dry_run: bool = False
     keep_work: bool = False
+    release: ReleaseOptions = field(default_factory=ReleaseOptions)
     zstd_level: int = 1  # layers are already compressed: level 1 is as small as 3 on them, and faster
     connect: ConnectOptions = field(default_factory=ConnectOptions)
+
+    def release_options(self) -> ReleaseOptions:
+        """The release flags, trusting the update service and signature store as the registries (--ca-file)."""
+        return replace(self.release, ca_file=self.release.ca_file or self.ca_file)
 
 
 @dataclass
@@ -113,26 +119,38 @@ def _archive_size(opts: ExportOptions, cfg: config.ImageSetConfig, say: Printer)
         say(f"Splitting into parts of {cfg.archive_size_gib} GiB (archiveSize in {opts.config_path}).")
 
 
-def run_export(opts: ExportOptions, say: Printer = print, bars: BarFactory = no_bars) -> ExportResult:
-    start = time.monotonic()
+def _say_plan_messages(plan: Plan, say: Printer) -> None:
+    """Planning's warnings, then its information lines (charts resolved, releases and the upgrade path)."""
+    for line in [*(f"warning: {w}" for w in plan.warnings), *plan.notes]:
+        say(line)
+
+
+def load_config(path: Path, say: Printer) -> config.ImageSetConfig:
+    """The configuration, its warnings printed first (also when loading fails: they often explain it)."""
     try:
-        cfg = config.load(opts.config_path)
-    except config.ConfigLoadError as exc:  # its warnings often explain it: print them first
+        cfg = config.load(path)
+    except config.ConfigLoadError as exc:
         for warning in exc.warnings:
             say(f"warning: {warning}")
         raise
     for warning in cfg.warnings:
         say(f"warning: {warning}")
+    return cfg
+
+
+def run_export(opts: ExportOptions, say: Printer = print, bars: BarFactory = no_bars) -> ExportResult:
+    start = time.monotonic()
+    cfg = load_config(opts.config_path, say)
     _archive_size(opts, cfg, say)
     if not opts.dry_run:
         check_writable(opts.bundle)
     pool = RegistryPool(AuthStore.load(opts.authfile), opts.ca_file, opts.connect)
     places = _Places(opts, with_layouts(RegistrySource(pool), cfg))
-    ctx = PlanContext(config=cfg, source=places.planning, plan=Plan(), workers=opts.workers)
+    ctx = PlanContext(config=cfg, source=places.planning, plan=Plan(), workers=opts.workers, pool=pool,
+                      release=opts.release_options())
     say(f"Planning from {opts.config_path} ...")
     plan_all(ctx)
-    for warning in ctx.plan.warnings:
-        say(f"warning: {warning}")
+    _say_plan_messages(ctx.plan, say)
     images = ctx.plan.sorted_images()
     if not images:
         details = "; ".join(f"{ref}: {msg}" for ref, msg in ctx.plan.failed.items())

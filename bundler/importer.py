@@ -23,8 +23,8 @@ from .mapping import split_target
 from .outputs import MirroredImage, OutputContext, render_all, render_mirrors
 from .progress import BarFactory, Printer, human, no_bars
 from .pullsecret import write_pull_secret
-from .registry import ConnectOptions, RegistryClient
-from .transport.registry import RegistryDestination
+from .registry import ConnectOptions, RegistryClient, RegistryPool
+from .transport.registry import RegistryDestination, RegistrySource
 
 
 @dataclass
@@ -86,8 +86,11 @@ def run_import(opts: ImportOptions, say: Printer = print, bars: BarFactory = no_
         source.close()
     result = ImportResult(copy=copy, failed=dict(copy.failed), missing_from_bundle=dict(meta.failed))
     result.images = landing.mirrored(copy.failed)
-    octx = OutputContext(outdir=opts.outdir, registry=opts.registry, images=result.images, records=meta.records)
+    octx = OutputContext(outdir=opts.outdir, registry=opts.registry, images=result.images, records=meta.records,
+                         mirror=RegistrySource(RegistryPool.of(client)))
     result.outputs = render_all(octx, [render_mirrors, *renderers()])
+    for note in octx.notes:
+        say(note)
     if opts.credentials is None:  # a bootstrapped registry writes its own (robot accounts)
         secret = write_pull_secret(opts.outdir, opts.registry, client.credentials, opts.pull_secret)
         result.outputs += [secret] if secret is not None else []

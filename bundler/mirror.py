@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from .plan import Plan, PlanContext
 from .progress import BarFactory, Printer, human, no_bars
 from .pullsecret import write_pull_secret
 from .registry import ConnectOptions, RegistryClient, RegistryPool
+from .release_options import ReleaseOptions
 from .sources import with_layouts
 from .transport.overlay import OverlaySource
 from .transport.registry import RegistryDestination, RegistrySource
@@ -45,6 +46,7 @@ class MirrorOptions:
     pull_secret: Path | None = None
     src: ConnectOptions = field(default_factory=ConnectOptions)
     dest: ConnectOptions = field(default_factory=ConnectOptions)
+    release: ReleaseOptions = field(default_factory=ReleaseOptions)
 
 
 @dataclass
@@ -74,12 +76,14 @@ def run_mirror(opts: MirrorOptions, say: Printer = print, bars: BarFactory = no_
     start = time.monotonic()
     cfg = _load(opts.config_path, say)
     auth = AuthStore.load(opts.authfile)
-    upstream = with_layouts(RegistrySource(RegistryPool(auth, opts.ca_file, opts.src)), cfg)
-    ctx = PlanContext(config=cfg, source=upstream, plan=Plan(), workers=opts.workers)
+    pool = RegistryPool(auth, opts.ca_file, opts.src)
+    upstream = with_layouts(RegistrySource(pool), cfg)
+    ctx = PlanContext(config=cfg, source=upstream, plan=Plan(), workers=opts.workers, pool=pool,
+                      release=replace(opts.release, ca_file=opts.release.ca_file or opts.ca_file))
     say(f"Planning from {opts.config_path} ...")
     plan_all(ctx)
-    for warning in ctx.plan.warnings:
-        say(f"warning: {warning}")
+    for line in [*(f"warning: {w}" for w in ctx.plan.warnings), *ctx.plan.notes]:
+        say(line)
     images = [img for img in ctx.plan.sorted_images() if img.kind != "bootstrap"]
     if not images:
         details = "; ".join(f"{ref}: {msg}" for ref, msg in ctx.plan.failed.items())
@@ -107,8 +111,10 @@ def run_mirror(opts: MirrorOptions, say: Printer = print, bars: BarFactory = no_
     result.failed = {**ctx.plan.failed, **copy.failed}
     result.images = landing.mirrored(copy.failed)
     octx = OutputContext(outdir=opts.outdir, registry=opts.registry, images=result.images,
-                         records=json.loads(json.dumps(ctx.plan.records)))
+                         records=json.loads(json.dumps(ctx.plan.records)), mirror=RegistrySource(RegistryPool.of(client)))
     result.outputs = render_all(octx, [render_mirrors, *renderers()])
+    for note in octx.notes:
+        say(note)
     secret = write_pull_secret(opts.outdir, opts.registry, client.credentials, opts.pull_secret)
     result.outputs += [secret] if secret is not None else []
     result.seconds = time.monotonic() - start

@@ -11,14 +11,16 @@ from .bundle.metadata import ImageRecord
 from .config import ImageSetConfig
 from .oci import Manifest, Reference
 from .oci.image import BuiltImage
+from .registry import RegistryPool
+from .release_options import ReleaseOptions
 from .transport import Source
 from .transport.memory import MemoryStore
 
 PlannedImage = ImageRecord
 """A planned image is what the bundle records about it (its size is filled in once copied)."""
 
-KINDS = ("bootstrap", "release", "release-component", "sample", "catalog", "operator-bundle",
-         "operator-related", "additional")
+KINDS = ("bootstrap", "release", "release-component", "graph-image", "sample", "catalog", "operator-bundle",
+         "operator-related", "additional", "helm-chart", "helm-image", "sigstore")
 
 
 @dataclass
@@ -26,6 +28,9 @@ class Plan:
     images: list[PlannedImage] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """Information lines the export prints after the warnings (how many charts were fully resolved, the
+    releases a channel selected and the upgrade path)."""
     records: dict[str, Any] = field(default_factory=dict)
     """Per content kind (by its name): what its renderer needs on the import side (JSON-able)."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -72,6 +77,10 @@ class PlanContext:
     plan: Plan
     store: MemoryStore = field(default_factory=MemoryStore)
     workers: int = 8
+    pool: RegistryPool | None = None
+    """The export's credentials and trust (``--authfile``, ``--ca-file``), for planners that talk HTTP to
+    something other than a registry source (chart repositories, the update graph, signature stores)."""
+    release: ReleaseOptions = field(default_factory=ReleaseOptions)
 
     def pin(self, kind: str, ref: Reference, label: str = "", keep_tag: bool = True) -> PlannedImage:
         """Resolve ``ref`` to a digest upstream and add it to the plan (raises on failure)."""

@@ -15,6 +15,10 @@ Serves what cannot be reached from here, the way the real services answer (opens
   :attr:`UpdateServer.signatures`, 404 when there is no such N.
 * ``GET /okd/graph``: the same graph API over :attr:`UpdateServer.okd` (OKD has its own service).
 
+With :attr:`UpdateServer.signer` set, a digest that has no signature put in gets ``signature-1`` made on
+request (the whole test session's releases are then signed by one test key, as Red Hat's are by theirs);
+``tls=False`` serves plain HTTP (a store every test can reach without trusting another CA).
+
 :meth:`UpdateServer.fail` makes a path prefix answer an error; :attr:`UpdateServer.requests` records
 every request (path, query, Accept header).
 """
@@ -30,6 +34,7 @@ import re
 import ssl
 import tarfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -151,8 +156,10 @@ class UpdateServer:
     """The update service + signature store on one TLS port of 127.0.0.1."""
 
     def __init__(self, universe: Universe, *, ca: CA | None = None, okd: Universe | None = None,
-                 workdir: str | Path | None = None) -> None:
+                 workdir: str | Path | None = None, tls: bool = True) -> None:
         self.universe = universe
+        self.use_tls = tls
+        self.signer: Callable[[str], bytes] | None = None  # digest "sha256:..." -> a signature, made on request
         self.okd = okd or Universe([], [])
         self.ca = ca or CA.create("bundler update-service CA")
         self.signatures: dict[str, list[bytes]] = {}
@@ -165,7 +172,7 @@ class UpdateServer:
 
     @property
     def url(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
+        return f"{'https' if self.use_tls else 'http'}://127.0.0.1:{self.port}"
 
     @property
     def signature_url(self) -> str:
@@ -193,9 +200,10 @@ class UpdateServer:
         self.tls = self.ca.write(self._dir / "tls")
         httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         httpd.daemon_threads = True
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(str(self.tls.cert_file), str(self.tls.key_file))
-        httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+        if self.use_tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(str(self.tls.cert_file), str(self.tls.key_file))
+            httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
         self.port = int(httpd.server_address[1])
         self._httpd = httpd
         threading.Thread(target=httpd.serve_forever, name="update-server", daemon=True).start()
@@ -229,6 +237,9 @@ class UpdateServer:
         if m:
             sigs = self.signatures.get(m.group(1), [])
             n = int(m.group(2))
+            if not sigs and n == 1 and self.signer is not None:
+                self.add_signature(m.group(1), self.signer("sha256:" + m.group(1)))
+                sigs = self.signatures[m.group(1)]
             if n <= len(sigs):
                 return 200, sigs[n - 1], "application/octet-stream"
         return 404, b"<html><body>404 Not Found</body></html>", "text/html"

@@ -493,14 +493,17 @@ def push_release_image(
     metadata_arch: str | None = None,
     seed: int = 0,
     stats: PushStats | None = None,
+    release_files: Mapping[str, bytes] | None = None,
 ) -> tuple[Manifest, dict[str, Any], dict[str, Any]]:
-    """A release image: base + CVO layer + ``release-manifests/`` layer. Returns (manifest, stream, metadata)."""
+    """A release image: base + CVO layer + ``release-manifests/`` layer (plus ``release_files``, e.g. the
+    CoreOS boot images ConfigMap). Returns (manifest, stream, metadata)."""
     stream = _image_stream(version, component_refs)
     metadata = _release_metadata(version, metadata_arch)
     cvo = build_layer({"usr/bin/cluster-version-operator":
                        b"#!/bin/sh\necho cluster-version-operator\n" + random_bytes(f"{seed}/cvo/{arch}", 4096)},
                       "COPY cluster-version-operator /usr/bin/")
-    manifests = build_layer(_release_files(version, stream, metadata), "COPY release-manifests /release-manifests/")
+    manifests = build_layer({**_release_files(version, stream, metadata), **(release_files or {})},
+                            "COPY release-manifests /release-manifests/")
     labels = {
         "io.openshift.release": version,
         "io.openshift.release.base-image-digest": base_layers[0].digest if base_layers else "",
@@ -525,6 +528,7 @@ def build_upstream(
     component_files: Mapping[str, Mapping[str, bytes]] | None = None,
     workers: int = 4,
     compresslevel: int = 1,
+    release_files: Mapping[str, bytes] | None = None,
 ) -> Upstream:
     """Push a synthetic OpenShift upstream through ``client``; see the module docstring.
 
@@ -576,7 +580,8 @@ def build_upstream(
 
     release_tag = f"{version}-{GOARCH_TO_RELEASE['amd64']}"
     release, stream, metadata = push_release_image(client, RELEASE_REPO, release_tag, version, refs,
-                                                   base_layers=bases["amd64"], seed=seed, stats=stats)
+                                                   base_layers=bases["amd64"], seed=seed, stats=stats,
+                                                   release_files=release_files)
 
     # additional images in other repositories
     additional: dict[str, str] = {}

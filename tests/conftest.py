@@ -14,10 +14,13 @@ from typing import Any
 
 import pytest
 
+from bundler.content.release.signatures import SIGNATURE_KEY_ENV, SIGNATURE_URL_ENV
 from bundler.registry.client import RegistryClient
 from testkit.certs import CA
+from testkit.graph_server import Universe, UpdateServer
 from testkit.realistic_fixtures import realistic  # noqa: F401 - the habits tests' session fixture
 from testkit.registry import RegistryServer, write_authfile
+from testkit.signing import GpgSigner
 from testkit.synthetic import Upstream, build_upstream
 
 # podman on this kind of host runs containers only with runc and no default ulimits (see compose/).
@@ -112,3 +115,28 @@ def authfile(tmp_path: Path, upstream_registry: tuple[RegistryServer, Upstream],
         up.host: (up.username, up.password),
         basic_registry_server.host: (basic_registry_server.username, basic_registry_server.password),
     })
+
+
+@pytest.fixture(scope="session", autouse=True)
+def release_signature_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpdateServer]:
+    """Export verifies every release's signatures (as oc-mirror does): the session's synthetic releases are
+    signed by one throw-away test key, served by a signature store on 127.0.0.1 (plain HTTP, so every test
+    reaches it whatever CA it trusts) and named through oc-mirror's own variables. Tests of signatures
+    set their own store and key."""
+    d = tmp_path_factory.mktemp("signature-store")
+    with GpgSigner("bundler session release key", "ed25519") as signer:
+        key = signer.write_public_key(d / "release-key.asc")
+        server = UpdateServer(Universe([], []), workdir=d, tls=False)
+        server.signer = lambda digest: signer.sign_release(digest, "synthetic/release")
+        with server:
+            saved = {k: os.environ.get(k) for k in (SIGNATURE_URL_ENV, SIGNATURE_KEY_ENV)}
+            os.environ[SIGNATURE_URL_ENV] = server.signature_url
+            os.environ[SIGNATURE_KEY_ENV] = str(key)
+            try:
+                yield server
+            finally:
+                for k, v in saved.items():
+                    if v is None:
+                        os.environ.pop(k, None)
+                    else:
+                        os.environ[k] = v

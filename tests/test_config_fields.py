@@ -11,7 +11,7 @@ import pytest
 from bundler import config
 from bundler.config import ConfigLoadError, Platform
 from bundler.isc.images import go_regex
-from bundler.isc.support import NOT_APPLICABLE, PENDING
+from bundler.isc.support import PENDING
 from testkit.isc import V1, disc, isc, layout, warned
 
 # -- platform --------------------------------------------------------------------------------------
@@ -40,9 +40,9 @@ def test_platform_every_field(tmp_path: Path) -> None:
     assert (head.name, head.type, head.heads_only, head.full) == ("stable-4.16", "ocp", True, False)
     assert (eus.min_version, eus.max_version, eus.shortest_path, eus.heads_only) == ("4.14.10", "4.14.38", True, False)
     assert (okd.type, okd.full) == ("okd", True)
-    for key in ("channels", "graph", "kubeVirtContainer", "architectures"):
-        assert warned(cfg, f"mirror.platform.{key}", PENDING[f"platform.{key}"][:30]), key
-    assert not cfg.carried_today()
+    for key in ("channels", "graph", "kubeVirtContainer", "architectures"):  # applied since issue 9
+        assert f"platform.{key}" not in PENDING and not warned(cfg, f"mirror.platform.{key}", ""), key
+    assert cfg.carried_today()
 
 
 def test_platform_defaults_and_platforms(tmp_path: Path) -> None:
@@ -209,7 +209,7 @@ def test_helm_every_field(tmp_path: Path) -> None:
         imagePaths: ["{.spec.template.spec.custom[*].image}"]
         platforms: [{os: linux, architecture: amd64}]
     - name: all
-      url: oci://ghcr.io/charts
+      url: https://charts.example.com/all
     local:
     - name: my-chart
       path: charts/my-chart-0.1.0.tgz
@@ -219,13 +219,16 @@ def test_helm_every_field(tmp_path: Path) -> None:
     assert repo.charts[0].image_paths == ["{.spec.template.spec.custom[*].image}"]
     assert every.charts is None  # every chart of the index, as oc-mirror does
     assert cfg.helm.local[0].path is not None and cfg.helm.local[0].path.name == "my-chart-0.1.0.tgz"
-    assert warned(cfg, "mirror.helm", NOT_APPLICABLE["helm"][:40])
+    assert warned(cfg, "mirror.helm.repositories[0].charts[0].platforms", PENDING["helm.platforms"][:40])
+    assert not any(": mirror.helm: " in w for w in cfg.warnings)  # carried now (issue 13)
     with pytest.raises(ConfigLoadError, match=r"mirror\.helm\.repos: is not a field"):
         isc(tmp_path, "mirror:\n  helm:\n    repos: []\n")
     with pytest.raises(ConfigLoadError, match=r"url: 'ftp://x' is not a chart repository URL"):
         isc(tmp_path, "mirror:\n  helm:\n    repositories: [{name: a, url: 'ftp://x'}]\n")
     with pytest.raises(ConfigLoadError, match=r"local\[0\]\.path: is required"):
         isc(tmp_path, "mirror:\n  helm:\n    local: [{name: a}]\n")
+    with pytest.raises(ConfigLoadError, match=r"charts: is required for an oci:// chart repository"):
+        isc(tmp_path, "mirror:\n  helm:\n    repositories: [{name: a, url: 'oci://ghcr.io/charts'}]\n")
 
 
 # -- top level -------------------------------------------------------------------------------------
@@ -300,11 +303,11 @@ def test_delete_config_where_an_imageset_is_expected_and_the_reverse(tmp_path: P
 def test_warnings_survive_a_failed_load(tmp_path: Path) -> None:
     p = tmp_path / "isc.yaml"
     p.write_text("kind: ImageSetConfiguration\napiVersion: mirror.openshift.io/v2alpha1\nmirror:\n"
-                 "  platform:\n    channels: [{name: stable-4.16}]\n")
+                 "  Platform:\n    platforms: [{os: linux, architecture: amd64}]\n")
     with pytest.raises(ConfigLoadError) as e:
         config.load(p)
     assert "names nothing bundler can carry yet" in e.value.message
-    assert any("mirror.platform.channels: release channels are not resolved yet" in w for w in e.value.warnings)
+    assert any("mirror.Platform: is spelled platform" in w for w in e.value.warnings)
     p.write_text("kind: ImageSetConfiguration\napiVersion: mirror.openshift.io/v2alpha1\nmirror:\n"
                  "  additionalimages: [{name: quay.io/a/b}]\n")
     with pytest.raises(ConfigLoadError) as e:

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bundler.content.release.channels import ReleaseChannel as C
+from bundler.isc.settings import ReleaseChannel as C
 from bundler.content.release.channels import Selection, resolve_channel, select_releases, shortest_path
 from bundler.content.release.graph import (
     GraphClient,

@@ -15,13 +15,13 @@ from bundler.content.release.graph import GraphClient
 from bundler.content.release.graph_image import (
     BUILD_DIR,
     GRAPH_CMD,
-    graph_image_config,
     graph_layer,
-    gzip_layer,
     update_service,
     update_service_yaml,
 )
 from bundler.errors import BundlerError
+from bundler.oci import Manifest, mediatypes, sha256_digest
+from bundler.oci.image import append_layers
 from testkit.graph_server import UpdateServer, sample_universe, tarball
 
 DATA = Path(__file__).parent / "data"
@@ -48,8 +48,8 @@ def test_layer_matches_what_oc_mirror_builds_from_the_same_tarball() -> None:
 def test_layer_is_deterministic() -> None:
     data = (DATA / "ocmirror-graph-data.tar.gz").read_bytes()
     a, b = graph_layer(data), graph_layer(data)
-    assert a.tar == b.tar and gzip_layer(a) == gzip_layer(b)
-    blob, digest = gzip_layer(a)
+    assert a.tar == b.tar and a.layer.gz == b.layer.gz  # gzip from the one layer builder: no name, no time
+    blob, digest = a.layer.gz, a.layer.digest
     assert gzip.decompress(blob) == a.tar and digest == "sha256:" + hashlib.sha256(blob).hexdigest()
 
 
@@ -84,16 +84,21 @@ def test_devices_and_non_tarballs_are_refused() -> None:
 
 
 def test_image_config_appends_the_layer_and_sets_the_command() -> None:
+    """The graph image is the base with the layer appended by the one image builder, oc-mirror's Cmd set."""
     base = {"architecture": "amd64", "os": "linux", "config": {"Cmd": ["/bin/bash"], "Env": ["A=1"]},
             "rootfs": {"type": "layers", "diff_ids": ["sha256:" + "1" * 64]}, "history": [{"created_by": "ubi"}]}
+    doc = b'{"schemaVersion":2,"mediaType":"%s","config":{"mediaType":"%s","digest":"sha256:%s","size":1},"layers":[]}' % (
+        mediatypes.OCI_MANIFEST.encode(), mediatypes.OCI_CONFIG.encode(), b"2" * 64)
     layer = graph_layer(tarball({"version": b"1.2.0\n"}))
-    cfg = graph_image_config(base, layer, created="2026-01-02T03:04:05Z")
+    built = append_layers(Manifest(doc, mediatypes.OCI_MANIFEST, sha256_digest(doc)), base, [layer.layer],
+                          comment="graph data", cmd=list(GRAPH_CMD))
+    cfg = [yaml.safe_load(b) for d, b in built.blobs.items() if d != layer.layer.digest][0]
     assert cfg["config"] == {"Cmd": GRAPH_CMD, "Env": ["A=1"]}
     assert GRAPH_CMD == ["/bin/bash", "-c",
                          "exec cp -rp /var/lib/cincinnati-graph-data/* /var/lib/cincinnati/graph-data"]
     assert cfg["rootfs"]["diff_ids"] == ["sha256:" + "1" * 64, layer.diff_id]
-    assert cfg["history"][-1]["created"] == "2026-01-02T03:04:05Z" and len(cfg["history"]) == 2
-    assert base["config"]["Cmd"] == ["/bin/bash"] and len(base["rootfs"]["diff_ids"]) == 1, "base untouched"
+    assert built.manifest.doc["layers"][-1]["mediaType"] == mediatypes.OCI_LAYER  # oc-mirror matches the base's type
+    assert len(cfg["history"]) == 2
 
 
 def test_update_service_resource() -> None:

@@ -27,6 +27,12 @@ def signer(request: pytest.FixtureRequest) -> Iterator[GpgSigner]:
         yield s
 
 
+
+@pytest.fixture(autouse=True)
+def red_hat_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """release_keyring() here means the embedded Red Hat key, whatever the session's store sets."""
+    monkeypatch.delenv("OCP_SIGNATURE_VERIFICATION_PK", raising=False)
+
 def test_red_hat_signature_from_oc_mirror_verifies_with_the_embedded_key() -> None:
     """tests/data/ocp-4.15.0-x86_64.signature-1 is oc-mirror's internal/e2e/signatures/signature-1: a real
     signature of OCP 4.15.0 x86_64 by Red Hat's release key 2."""

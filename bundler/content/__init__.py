@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from ..outputs import Renderer
 from ..plan import PlanContext
-from . import additional, bootstrap, operators, policy, release, samples
+from . import additional, bootstrap, helm, operators, policy, release, samples, sigstore
 from .base import ContentKind
 
+# policy: platforms and blockedImages over every image planned before it; sigstore: the signatures of every
+# image planned (and not blocked) before it
 KINDS: tuple[ContentKind, ...] = (bootstrap.KIND, release.KIND, samples.KIND, operators.KIND, additional.KIND,
-                                  policy.KIND)
+                                  helm.KIND, policy.KIND, sigstore.KIND)
 
 
 def plan_all(ctx: PlanContext) -> None:

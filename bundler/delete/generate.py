@@ -23,6 +23,7 @@ from ..oci.digest import hex_of
 from ..plan import Plan, PlanContext, PlannedImage
 from ..progress import Printer
 from ..registry import ConnectOptions, RegistryClient
+from ..release_options import ReleaseOptions
 from ..sources import with_layouts
 from .planfile import TYPES, DeleteItem, DeletePlan
 from .view import MirrorView
@@ -65,7 +66,8 @@ def _routes(cfg: config.ImageSetConfig, prefix: str) -> dict[str, tuple[str, str
 def plan_in_mirror(cfg: config.ImageSetConfig, client: RegistryClient, opts: GenerateOptions) -> PlanContext:
     """Run the planners against the mirror (and the configuration's oci:// layouts)."""
     view = MirrorView(client, opts.registry, _routes(cfg, split_target(opts.registry)[1]), opts.max_nested_paths)
-    ctx = PlanContext(config=cfg, source=with_layouts(view, cfg), plan=Plan(), workers=opts.workers)
+    ctx = PlanContext(config=cfg, source=with_layouts(view, cfg), plan=Plan(), workers=opts.workers,
+                      release=ReleaseOptions(ca_file=opts.ca_file, ignore_release_signature=True))
     for kind in KINDS:
         if kind.name in PLANNED_KINDS:
             kind.plan(ctx)

@@ -16,7 +16,7 @@ from .operators import check_layout
 from .platform import read_platforms
 from .reader import PATH_RE, Reader
 from .settings import AdditionalImage, BlockedImage, HelmChart, HelmRepository, HelmSpec, LayoutRef, SamplesSpec
-from .support import not_applicable
+from .support import pending
 
 ADDITIONAL_FIELDS = ("name", "targetRepo", "targetTag", "platforms")
 CHART_FIELDS = ("name", "version", "path", "imagePaths", "platforms")
@@ -125,35 +125,51 @@ def _samples_list(r: Reader, value: list[Any], fpath: str) -> SamplesSpec:
 # -- helm ------------------------------------------------------------------------------------------
 
 def read_helm(r: Reader, value: Any, fpath: str) -> HelmSpec:
+    """``repositories[]`` (classic ``http(s)://`` index, or ``oci://HOST/PATH``) and ``local[]`` charts."""
     doc = r.fields(value, fpath, ("repositories", "local"))
     spec = HelmSpec()
     for i, item in enumerate(r.seq(doc.get("repositories"), f"{fpath}.repositories")):
-        ipath = f"{fpath}.repositories[{i}]"
-        rdoc = r.fields(item, ipath, ("name", "url", "charts"))
-        url = r.string(rdoc.get("url"), f"{ipath}.url")
-        if not url.startswith(("http://", "https://", "oci://")):
-            raise r.error(f"{ipath}.url", f"{url!r} is not a chart repository URL", "https://..., http://... or oci://...")
-        charts = None
-        if rdoc.get("charts") is not None:
-            charts = [_chart(r, c, f"{ipath}.charts[{j}]") for j, c in enumerate(r.seq(rdoc["charts"], f"{ipath}.charts"))]
-        spec.repositories.append(HelmRepository(r.string(rdoc.get("name"), f"{ipath}.name"), url, charts))
+        spec.repositories.append(_repository(r, item, f"{fpath}.repositories[{i}]"))
     for i, item in enumerate(r.seq(doc.get("local"), f"{fpath}.local")):
         chart = _chart(r, item, f"{fpath}.local[{i}]")
         if chart.path is None:
             raise r.error(f"{fpath}.local[{i}].path", "is required for a local chart (a chart directory or .tgz)")
         spec.local.append(chart)
-    if spec:
-        not_applicable(r, fpath, "helm")
     return spec
+
+
+def _repository(r: Reader, value: Any, ipath: str) -> HelmRepository:
+    rdoc = r.fields(value, ipath, ("name", "url", "charts"))
+    url = r.string(rdoc.get("url"), f"{ipath}.url")
+    if not url.startswith(("http://", "https://", "oci://")) or not url.split("://", 1)[1].strip("/"):
+        raise r.error(f"{ipath}.url", f"{url!r} is not a chart repository URL", "https://..., http://... or oci://...")
+    if "@" in url.split("://", 1)[1].split("/", 1)[0]:  # never echo it: it may hold a password
+        raise r.error(f"{ipath}.url", "holds credentials (user@ or user:password@ before the host)",
+                      "remove them from the URL and put them in the auth file (--authfile) under the repository host")
+    charts = None
+    if rdoc.get("charts") is not None:
+        charts = [_chart(r, c, f"{ipath}.charts[{j}]") for j, c in enumerate(r.seq(rdoc["charts"], f"{ipath}.charts"))]
+        for j, c in enumerate(charts):
+            if c.path is not None:
+                r.warn(f"{ipath}.charts[{j}].path", "applies to mirror.helm.local charts only; ignored here "
+                                                     "(the chart comes from the repository)")
+    elif url.startswith("oci://"):
+        raise r.error(f"{ipath}.charts", "is required for an oci:// chart repository (it has no index to list "
+                                         "every chart from)", "list the charts: charts: [{name: CHART, version: X}]")
+    return HelmRepository(r.string(rdoc.get("name"), f"{ipath}.name"), url, charts, where=f"{r.where(ipath)}: {ipath}")
 
 
 def _chart(r: Reader, value: Any, fpath: str) -> HelmChart:
     doc = r.fields(value, fpath, CHART_FIELDS)
     path = r.opt_string(doc.get("path"), f"{fpath}.path")
-    return HelmChart(
+    chart = HelmChart(
         name=r.string(doc.get("name"), f"{fpath}.name"),
         version=r.opt_string(doc.get("version"), f"{fpath}.version"),
         path=r.local_path(path, f"{fpath}.path", must_exist=False) if path else None,
         image_paths=r.strings(doc.get("imagePaths"), f"{fpath}.imagePaths"),
         platforms=read_platforms(r, doc.get("platforms"), f"{fpath}.platforms"),
+        where=f"{r.where(fpath)}: {fpath}",
     )
+    if chart.platforms:
+        pending(r, f"{fpath}.platforms", "helm.platforms")
+    return chart

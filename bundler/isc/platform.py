@@ -59,6 +59,9 @@ def _notes(r: Reader, spec: PlatformSpec, fpath: str) -> None:
     for key, value in used.items():
         if value:
             pending(r, f"{fpath}.{key}", f"platform.{key}")
+    if spec.platforms and not (spec.release or spec.releases or spec.channels) and not r.delete:
+        r.warn(f"{fpath}.platforms", "selects platforms of the release, but no release is named: name one with "
+                                     "platform.release or platform.channels")
 
 
 def read_platforms(r: Reader, value: Any, fpath: str) -> list[Platform]:

@@ -30,7 +30,7 @@ class Platform:
         return f"{self.os}/{self.architecture}"
 
 
-@dataclass
+@dataclass(frozen=True)
 class ReleaseChannel:
     """``mirror.platform.channels[]``. Without min/max: the channel's head only; ``minVersion``: from it
     to the head; ``maxVersion`` caps (a lone max means from the channel's first release); both: that range
@@ -194,23 +194,34 @@ class BlockedImage:
 
 @dataclass
 class HelmChart:
-    """A chart: in a repository (``name``, ``version``; no version = the newest) or local (``path``)."""
+    """A chart: in a repository (``name``, ``version``: exact, a semver constraint, or None for the newest
+    stable, as helm's ``IndexFile.Get``) or local (``path``: a chart directory or ``.tgz``).
+    ``image_paths`` are client-go JSONPath expressions (checked when the chart is planned, by the
+    evaluator that runs them); ``where`` is ``FILE line N: mirror.helm...`` for messages."""
 
     name: str
     version: str | None = None
     path: Path | None = None
     image_paths: list[str] = field(default_factory=list)
     platforms: list[Platform] = field(default_factory=list)
+    where: str = ""
 
 
 @dataclass
 class HelmRepository:
-    """``charts`` is None when the configuration lists none: every chart version of the repository's
-    index (oc-mirror helm/local_stored_collector.go)."""
+    """A classic repository (``http(s)://``: ``index.yaml`` plus archives) or an OCI chart repository
+    (``oci://HOST/PATH``, a bundler extension: charts at ``HOST/PATH/<chart>:<version>``). ``charts`` is
+    None when the configuration lists none: every chart version of the repository's index (oc-mirror
+    helm/local_stored_collector.go); an OCI repository has no index, so it must list its charts."""
 
     name: str
     url: str
     charts: list[HelmChart] | None = None
+    where: str = ""
+
+    @property
+    def is_oci(self) -> bool:
+        return self.url.startswith("oci://")
 
 
 @dataclass

@@ -14,19 +14,10 @@ if TYPE_CHECKING:
     from .reader import Reader
 
 PENDING: dict[str, str] = {
-    "platform.channels": "release channels are not resolved yet (issue 9): no release is carried for them; "
-                         "name each release with platform.release (or bundler's platform.releases)",
-    "platform.graph": "the update graph-data image is not built yet (issue 9); carry an existing graph-data "
-                      "image as an additionalImage",
-    "platform.kubeVirtContainer": "the KubeVirt container disk of the release is not added yet; add the "
-                                  "release's kubevirt digest-ref (0000_50_installer_coreos-bootimages) "
-                                  "as an additionalImage",
-    "platform.architectures": "applies to release channels, which are not resolved yet (issue 9)",
+    "helm.platforms": "platform filtering is not applied yet: every platform of each chart image is carried",
 }
 
 NOT_APPLICABLE: dict[str, str] = {
-    "helm": "Helm charts and their images are not carried (issue 13: bundler has no chart renderer yet); "
-            "list the chart's images under additionalImages and carry the chart archive beside the bundle",
     "storageConfig": "oc-mirror v1's metadata store does not apply: a bundle is complete in itself and "
                      "import needs no metadata; remove storageConfig",
     "operators.originalRef": "deprecated since oc-mirror 4.13, which ignores it; remove it",

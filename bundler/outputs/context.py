@@ -49,6 +49,11 @@ class OutputContext:
     records: dict[str, Any] = field(default_factory=dict)
     """Per content kind, what it recorded at export (the bundle's ``records``)."""
     written: list[Path] = field(default_factory=list)
+    mirror: Any = None
+    """A source reading the mirror the images were pushed to (a ``bundler.transport.Source``; import sets
+    it), for renderers that read carried files back (the release's tools)."""
+    notes: list[str] = field(default_factory=list)
+    """Lines renderers want the admin to see (what was written, warnings)."""
 
     def write(self, name: str, text: str, mode: int = 0o644) -> Path:
         path = self.outdir / name

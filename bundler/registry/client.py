@@ -210,6 +210,13 @@ class RegistryPool:
         self._clients: dict[str, RegistryClient] = {}
         self._lock = threading.Lock()
 
+    @classmethod
+    def of(cls, client: RegistryClient) -> RegistryPool:
+        """A pool whose client for ``client.registry`` is ``client`` itself (its credentials, e.g. a robot's)."""
+        pool = cls(client.auth)
+        pool._clients[client.registry] = client
+        return pool
+
     def get(self, registry: str) -> RegistryClient:
         with self._lock:
             if registry not in self._clients:

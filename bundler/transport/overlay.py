@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Protocol
 
-from ..oci import Descriptor, Manifest, Reference, Repository
+from ..oci import Descriptor, Manifest, Pinned, Reference, Repository
 from ..oci.layout import OCILayout
 from .base import Source, SourceCaps
 
@@ -38,3 +38,9 @@ class OverlaySource:
                 return store.open_blob(repo, desc)
         chunks = self.upstream.open_blob(repo, desc)
         return self.keep.tee_blob(desc.digest, chunks) if self.keep is not None else chunks
+
+    def referrers(self, ref: Pinned) -> list[Descriptor] | None:
+        """The upstream's OCI 1.1 referrers of ``ref``, when it is a registry with that API (else None)."""
+        ask = getattr(self.upstream, "referrers", None)
+        found: list[Descriptor] | None = ask(ref) if ask is not None else None
+        return found

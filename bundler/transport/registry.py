@@ -6,8 +6,9 @@ import itertools
 import threading
 from collections.abc import Iterator
 
-from ..oci import Descriptor, Manifest, Reference, Repository
+from ..oci import Descriptor, Manifest, Pinned, Reference, Repository
 from ..registry.client import RegistryClient, RegistryPool
+from ..registry.referrers import referrers
 from ..streams import ChunkReader
 from .base import DestinationCaps, SourceCaps
 
@@ -35,6 +36,11 @@ class RegistrySource:
 
     def open_blob(self, repo: Repository, desc: Descriptor) -> Iterator[bytes]:
         return self.pool.get(repo.registry).iter_blob(repo.path, desc.digest)
+
+    def referrers(self, ref: Pinned) -> list[Descriptor] | None:
+        """What the OCI 1.1 referrers API lists for ``ref`` (None: the registry has no such API)."""
+        found = referrers(self.pool.get(ref.registry), ref.repository, ref.ref)
+        return None if found is None else [Descriptor.from_json(d) for d in found]
 
 
 class RegistryDestination:

@@ -8,7 +8,8 @@ The planner/importer call (all pure or HTTP-only, no helm binary):
 * ``ChartRepository(url, ca_file=, auth=, username=, password=)``: ``.index()``, ``.download(name, version)``
 * ``build_oci_chart(archive)`` -> ``OCIChart`` (blobs + manifest as ``helm push``), ``oci_location(base,
   name, version)``, ``select_tag(tags, version)``, ``parse_oci_chart(manifest, get_blob)`` -> ``PulledChart``
-* ``parse_helm(isc["mirror"]["helm"])`` -> ``HelmSpec`` (repositories, local; ConfigError naming the field)
+* ``KIND``: the ``helm`` content kind (``kind.py``: plan; ``fetch.py``: classic, OCI and local charts;
+  ``outputs.py``: ``helm-charts.yaml``). The configuration is ``bundler.config.HelmSpec`` (``isc/``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 from .chart import Chart, load_archive, load_chart
 from .errors import ChartAuthError, ChartError, ChartNotFoundError, ChartRepositoryError, HelmError, TemplateError
 from .images import DEFAULT_IMAGE_PATHS, ChartImages, FoundImage, Problem, find_images
+from .kind import CHART_KIND, IMAGE_KIND, KIND
 from .oci_chart import (
     CHART_LAYER_MEDIA_TYPE,
     CONFIG_MEDIA_TYPE,
@@ -29,12 +31,11 @@ from .oci_chart import (
 )
 from .package import package_chart
 from .repository import ChartRepository, DownloadedChart, RepositoryIndex
-from .spec import ChartSpec, HelmSpec, RepositorySpec, parse_helm
 
 __all__ = [
-    "CHART_LAYER_MEDIA_TYPE", "CONFIG_MEDIA_TYPE", "DEFAULT_IMAGE_PATHS", "MANIFEST_MEDIA_TYPE", "Chart",
-    "ChartAuthError", "ChartError", "ChartImages", "ChartNotFoundError", "ChartRepository", "ChartRepositoryError",
-    "ChartSpec", "DownloadedChart", "FoundImage", "HelmError", "HelmSpec", "OCIChart", "Problem", "PulledChart",
-    "RepositoryIndex", "RepositorySpec", "TemplateError", "build_oci_chart", "find_images", "load_archive",
-    "load_chart", "oci_location", "package_chart", "parse_helm", "parse_oci_chart", "select_tag",
+    "CHART_KIND", "CHART_LAYER_MEDIA_TYPE", "CONFIG_MEDIA_TYPE", "DEFAULT_IMAGE_PATHS", "IMAGE_KIND", "KIND",
+    "MANIFEST_MEDIA_TYPE", "Chart", "ChartAuthError", "ChartError", "ChartImages", "ChartNotFoundError",
+    "ChartRepository", "ChartRepositoryError", "DownloadedChart", "FoundImage", "HelmError", "OCIChart", "Problem",
+    "PulledChart", "RepositoryIndex", "TemplateError", "build_oci_chart", "find_images", "load_archive",
+    "load_chart", "oci_location", "package_chart", "parse_oci_chart", "select_tag",
 ]

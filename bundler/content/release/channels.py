@@ -26,23 +26,12 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from ...errors import ConfigError
+from ...isc.settings import ReleaseChannel
 from .graph import ARCHITECTURES, Graph, GraphError, Node
 from .semver import Version, channel_minor, parse_version
 
 TYPES = ("ocp", "okd")
 _Pick = tuple[Node, str]  # a release and the channel whose graph named it
-
-
-@dataclass(frozen=True)
-class ReleaseChannel:
-    """One ``mirror.platform.channels[]`` entry."""
-
-    name: str
-    type: str = "ocp"
-    min_version: str | None = None
-    max_version: str | None = None
-    shortest_path: bool = False
-    full: bool = False
 
 
 @dataclass(frozen=True)

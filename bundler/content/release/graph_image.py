@@ -7,16 +7,15 @@ as one layer to every image of ``registry.access.redhat.com/ubi9/ubi:latest``, s
 copy the data into the operand's volume, and push it as ``<mirror>/openshift/graph-image:latest``.
 ``clusterresources.UpdateServiceGenerator`` then writes ``cluster-resources/updateService.yaml``.
 
-This module is pure: it returns the layer's tar bytes and the config/UpdateService documents; pulling the
-base image, compressing and pushing are the engine's.
+This module is pure: it rewrites the tarball into the layer's tar (an :class:`bundler.oci.layer.Layer`,
+which compresses and digests it like every other layer) and makes the UpdateService document; the image
+is built on the base by :mod:`.graph_plan` with :func:`bundler.oci.image.append_layers`.
 """
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
-import gzip
-import hashlib
 import io
 import posixpath
 import tarfile
@@ -26,6 +25,7 @@ from typing import Any
 import yaml
 
 from ...errors import BundlerError
+from ...oci.layer import Layer
 
 GRAPH_BASE_IMAGE = "registry.access.redhat.com/ubi9/ubi:latest"
 GRAPH_IMAGE_REPOSITORY = "openshift/graph-image"
@@ -45,12 +45,19 @@ _ALLOWED = {tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.DIRTYPE, tarfile.SYMTYPE,
 
 @dataclass(frozen=True)
 class GraphLayer:
-    """The graph-data layer: ``tar`` (uncompressed, deterministic for a given input), its ``diff_id``,
-    and the regular files it holds (path -> bytes) for a builder that wants files rather than a tar."""
+    """The graph-data layer (uncompressed tar deterministic for a given input; gzip and digests from the
+    one layer builder) and the regular files it holds (path -> bytes)."""
 
-    tar: bytes
-    diff_id: str
+    layer: Layer
     files: dict[str, bytes] = field(default_factory=dict)
+
+    @property
+    def tar(self) -> bytes:
+        return self.layer.tar
+
+    @property
+    def diff_id(self) -> str:
+        return self.layer.diff_id
 
 
 def graph_layer(graph_data: bytes, source: str = "graph data") -> GraphLayer:
@@ -77,8 +84,7 @@ def graph_layer(graph_data: bytes, source: str = "graph data") -> GraphLayer:
             if data is not None:
                 files[info.name] = data
             dst.addfile(info, io.BytesIO(data) if data is not None else None)
-    tar = out.getvalue()
-    return GraphLayer(tar, "sha256:" + hashlib.sha256(tar).hexdigest(), files)
+    return GraphLayer(Layer(out.getvalue(), created_by=f"graph data in {BUILD_DIR}"), files)
 
 
 def _under(name: str, source: str) -> str:
@@ -87,23 +93,6 @@ def _under(name: str, source: str) -> str:
     if joined != BUILD_DIR and not joined.startswith(BUILD_DIR + "/"):
         raise BundlerError(f"{source}: entry {name!r} points outside the graph data directory; refused")
     return joined
-
-
-def gzip_layer(layer: GraphLayer) -> tuple[bytes, str]:
-    """The layer blob (gzip, no timestamp: the same input gives the same digest) and its digest."""
-    blob = gzip.compress(layer.tar, compresslevel=6, mtime=0)
-    return blob, "sha256:" + hashlib.sha256(blob).hexdigest()
-
-
-def graph_image_config(base: dict[str, Any], layer: GraphLayer, created: str | None = None) -> dict[str, Any]:
-    """The base image's config with the graph layer appended and oc-mirror's ``Cmd``."""
-    cfg = copy.deepcopy(base)
-    cfg.setdefault("config", {})["Cmd"] = list(GRAPH_CMD)
-    rootfs = cfg.setdefault("rootfs", {"type": "layers", "diff_ids": []})
-    rootfs.setdefault("diff_ids", []).append(layer.diff_id)
-    when = created or _now()
-    cfg.setdefault("history", []).append({"created": when, "created_by": f"bundler: graph data in {BUILD_DIR}"})
-    return cfg
 
 
 def update_service(releases: str, graph_image: str, *, created_at: str | None = None) -> dict[str, Any]:

@@ -1,0 +1,69 @@
+"""The OCI 1.1 referrers API client. Docker Distribution 2.8 (the real registry here) has no referrers API:
+against it the client must say so (None), which sends the sigstore planner to the tag schema fallback
+(tested end to end in test_release_lifecycle.py). No registry with the API can run here, so its answer is
+served by a stub speaking exactly the distribution-spec's response (200, an OCI index, its content type):
+the only fake in these tests."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from bundler.content.sigstore import cosign_tag, fallback_tag
+from bundler.oci import mediatypes
+from bundler.registry.client import RegistryClient
+from bundler.registry.referrers import referrers
+from testkit.registry import RegistryServer
+from testkit.synthetic import push_image
+
+DIGEST = "sha256:" + "ab" * 32
+REFERRER = {"mediaType": mediatypes.OCI_MANIFEST, "digest": "sha256:" + "cd" * 32, "size": 512,
+            "artifactType": "application/vnd.dev.sigstore.bundle.v0.3+json"}
+
+
+@pytest.fixture()
+def api_stub() -> Iterator[str]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802
+            if self.path == "/v2/":
+                body, status, ctype = b"{}", 200, "application/json"
+            elif self.path == f"/v2/a/b/referrers/{DIGEST}":
+                body = json.dumps({"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX,
+                                   "manifests": [REFERRER]}).encode()
+                status, ctype = 200, mediatypes.OCI_INDEX
+            else:
+                body, status, ctype = b"404 page not found\n", 404, "text/plain"
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_referrers_api_answer_is_read(api_stub: str) -> None:
+    assert referrers(RegistryClient(api_stub, plain_http=True), "a/b", DIGEST) == [REFERRER]
+    assert referrers(RegistryClient(api_stub, plain_http=True), "a/c", DIGEST) is None
+
+
+def test_registry_without_the_api_says_so(plain_registry: RegistryServer) -> None:
+    client = RegistryClient(plain_registry.host, plain_http=True)
+    m = push_image(client, "sig/subject", "v1", {"x": b"1"})
+    assert referrers(client, "sig/subject", m.digest) is None
+
+
+def test_tag_names() -> None:
+    assert cosign_tag(DIGEST) == "sha256-" + "ab" * 32 + ".sig"
+    assert fallback_tag(DIGEST) == "sha256-" + "ab" * 32
