@@ -4,7 +4,8 @@ docker.io, ghcr.io) becomes the test registry, every pinned digest the digest of
 ``oci://files/...`` layouts real OCI layouts in the copy's directory.
 
 Content: releases 4.16.8 and 4.16.9 (x86_64) whose cluster-samples-operator carries image streams (ruby,
-python, nodejs, jenkins, jenkins-agent-base), additional images (``node-exporter`` and ``ubi-minimal`` as
+python, nodejs, jenkins, jenkins-agent-base) and whose CoreOS boot images name a KubeVirt disk, additional
+images (``node-exporter`` and ``ubi-minimal`` as
 four- and two-platform lists), and file-based catalogs: ``redhat/redhat-operator-index`` v4.12, v4.14,
 v4.15 and v4.16 (the last a two-platform list; cluster-logging 6.0.2 requires package loki-operator,
 web-terminal requires the DevWorkspace API that devworkspace-operator provides), and
@@ -19,7 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from .fbc_catalogs import Pkg, build_fbc, push_catalog, write_layout
+from .releases import BOOTIMAGES, bootimages
 from .synthetic import push_image, push_multiarch, push_release_image
 from .synthetic_samples import imagestream
 
@@ -90,8 +94,9 @@ class Realistic:
         return text.replace("  flavor: distribution\n", f"  flavor: distribution\n  images:\n"
                                                         f"    registry: {self.host}/library/registry:2.8.3\n")
 
-    def copy_config(self, name: str, dest: Path) -> Path:
-        """The configuration ``name`` rewritten into ``dest`` with real layouts and the template beside it."""
+    def copy_config(self, name: str, dest: Path, *, drop_channels: bool = False) -> Path:
+        """The configuration ``name`` rewritten into ``dest`` with real layouts and the template beside it; with
+        ``drop_channels`` without its release channels (issue 9's, which need an update graph)."""
         dest.mkdir(parents=True, exist_ok=True)
         files = dest / "files"
         if not files.exists():
@@ -101,7 +106,15 @@ class Realistic:
             write_layout(files / "catalogs" / "certified-index", self.certified_files)
             write_layout(files / "images" / "debug-tools", image_files={"usr/bin/debug": b"#!/bin/sh\necho debug\n"})
         out = dest / name
-        out.write_text(self.rewrite((DATA / name).read_text()))
+        text = self.rewrite((DATA / name).read_text())
+        if drop_channels:
+            doc = yaml.safe_load(text)
+            section = doc["mirror"] if "mirror" in doc else doc["delete"]
+            section["platform"].pop("channels", None)
+            if not section["platform"]:
+                del section["platform"]
+            text = yaml.safe_dump(doc, sort_keys=False)
+        out.write_text(text)
         return out
 
 
@@ -111,9 +124,11 @@ def _release(client: Any, up: Realistic, version: str) -> None:
               imagestream(name, [("latest", "DockerImage", f"{host}/{path}")]) for name, path in SAMPLE_STREAMS.items()}
     op = push_image(client, COMPONENT_REPO, None, assets)
     cli = push_image(client, COMPONENT_REPO, None, {"usr/bin/oc": f"oc {version}\n".encode()})
+    disk = push_image(client, COMPONENT_REPO, None, {"disk/rhcos-kubevirt.qcow2": f"disk {version}".encode()})
     tag = f"{version}-x86_64"
     m, _, _ = push_release_image(client, RELEASE_REPO, tag, version, {
-        "cli": f"{host}/{COMPONENT_REPO}@{cli.digest}", "cluster-samples-operator": f"{host}/{COMPONENT_REPO}@{op.digest}"})
+        "cli": f"{host}/{COMPONENT_REPO}@{cli.digest}", "cluster-samples-operator": f"{host}/{COMPONENT_REPO}@{op.digest}"},
+        release_files={BOOTIMAGES: bootimages(f"{host}/{COMPONENT_REPO}@{disk.digest}")})
     up.digests[f"{RELEASE_REPO}:{tag}"] = m.digest
 
 

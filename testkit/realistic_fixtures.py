@@ -23,8 +23,8 @@ class RealWorld:
     authfile: Path
     root: Path
 
-    def config(self, name: str, where: Path) -> Path:
-        return self.up.copy_config(name, where)
+    def config(self, name: str, where: Path, *, drop_channels: bool = False) -> Path:
+        return self.up.copy_config(name, where, drop_channels=drop_channels)
 
 
 @pytest.fixture(scope="session")

@@ -66,7 +66,9 @@ def test_mirror_dry_run_shows_where_each_image_goes(realistic: RealWorld, tmp_pa
 
 
 def test_tls_verification_off_is_loud_and_works(realistic: RealWorld, tmp_path: Path) -> None:
-    cfg = realistic.config("helm.yaml", tmp_path / "cfg")
+    cfg = tmp_path / "isc.yaml"
+    cfg.write_text("kind: ImageSetConfiguration\napiVersion: mirror.openshift.io/v2alpha1\nmirror:\n"
+                   f"  additionalImages: [{{name: {realistic.upstream.host}/ubi9/ubi:latest}}]\n")
     base = ("export", "-c", cfg, "-o", tmp_path / "b.tar.zst", "--dry-run", "--authfile", realistic.authfile)
     code, out = invoke(*base)
     assert code == 1 and "certificate signed by an unknown CA" in out, out

@@ -9,7 +9,7 @@ samples are ignored, only manifests are deleted and the registry's garbage colle
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .. import config
@@ -48,8 +48,10 @@ class GenerateOptions:
 def as_imageset(d: config.DeleteImageSetConfig) -> config.ImageSetConfig:
     """The delete configuration as the planners read it (oc-mirror converts it the same way; samples dropped)."""
     releases = [r for r in [d.platform.release, *d.platform.releases] if r is not None]
+    # the graph-data image is built anew by each export (no digest to find in the mirror): not planned here
+    platform = replace(d.platform, graph=False)
     return config.ImageSetConfig(path=d.path, releases=releases, additional_images=d.additional_images,
-                                 operators=d.operators, platform=d.platform, additional=d.additional,
+                                 operators=d.operators, platform=platform, additional=d.additional,
                                  api_version=d.api_version, raw=d.raw)
 
 
@@ -101,13 +103,13 @@ def generate(opts: GenerateOptions, say: Printer = print) -> DeletePlan:
     client = RegistryClient(host, AuthStore.load(opts.authfile), opts.ca_file, options=opts.connect)
     client.ping()
     cfg = as_imageset(dcfg)
+    if dcfg.platform.graph:
+        say(f"warning: {opts.config_path}: delete.platform.graph: the update graph image is built anew by each "
+            "export; it is not listed (delete it by hand if it must go)")
     say(f"Finding what {opts.config_path} names in {opts.registry} ...")
     ctx = plan_in_mirror(cfg, client, opts)
     for warning in ctx.plan.warnings:
         say(f"warning: {warning}")
-    if cfg.platform.channels and not cfg.releases:
-        say(f"warning: {opts.config_path}: delete.platform.channels are not resolved yet (issue 9): name each "
-            "release with platform.release")
     keep: set[tuple[str, str]] = set()
     if opts.keep is not None:
         keep_cfg = config.load(opts.keep, require_content=False)
