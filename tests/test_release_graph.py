@@ -17,7 +17,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from bundler.isc.settings import ReleaseChannel as C
 from bundler.content.release.channels import Selection, resolve_channel, select_releases, shortest_path
 from bundler.content.release.graph import (
     GraphClient,
@@ -28,6 +27,7 @@ from bundler.content.release.graph import (
 )
 from bundler.content.release.semver import parse_version
 from bundler.errors import ConfigError
+from bundler.isc.settings import ReleaseChannel as C
 from testkit.graph_server import Release, Universe, UpdateServer, payload_for, sample_universe
 from testkit.proxy import ConnectProxy
 
