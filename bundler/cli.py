@@ -106,6 +106,8 @@ def import_cmd(
     port: int = typer.Option(8443, "--port", help="Bootstrapped registry port."),
     data_dir: Path | None = typer.Option(None, "--data-dir", help="Bootstrapped registry data directory."),
     flavor: str = typer.Option("quay", "--flavor", help="Bootstrapped registry: quay, or distribution for labs."),
+    name: str | None = typer.Option(None, "--name", help="Bootstrapped registry: prefix of its pod and container "
+                                    "names [default: bundler-quay, or the last run's]."),
 ) -> None:
     """Verify the bundle while pushing it, byte-exact, and write what the install needs."""
     from .importer import ImportOptions, run_import
@@ -114,7 +116,8 @@ def import_cmd(
         from .bootstrap_import import import_with_bootstrap
 
         result = import_with_bootstrap(bundle, output, authfile=authfile, workers=workers, hostname=hostname,
-                                       port=port, data_dir=data_dir, flavor=flavor, say=typer.echo)
+                                       port=port, data_dir=data_dir, flavor=flavor, name=name,
+                                       say=typer.echo)
     else:
         opts = ImportOptions(bundle=bundle, registry=registry, outdir=output, authfile=authfile, ca_file=ca_file,
                              workers=workers)

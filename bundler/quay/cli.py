@@ -14,6 +14,7 @@ import typer
 
 from ..errors import BundlerError
 from . import bootstrap, stack_down, stack_status
+from .pods import other_stacks
 from .stack import CREDENTIALS_FILE, FLAVORS, default_data_dir, load_state
 
 quay_app = typer.Typer(
@@ -81,10 +82,14 @@ def down(
     """Stop and remove the registry's pod and systemd units; the data stays unless --purge."""
     d = _data_dir(data_dir)
     try:
-        stack_down(d, purge=purge)
+        typer.echo(stack_down(d, purge=purge))
+        others = {} if load_state(d) or purge else other_stacks(d)
     except BundlerError as exc:
         raise _fail(exc) from None
-    typer.echo(f"stopped; {'purged ' + str(d) if purge else 'data kept in ' + str(d)}")
+    if others:  # probably the wrong --data-dir: say which registries run, and stop nothing
+        for pod, owner in sorted(others.items()):
+            typer.echo(f"running: {pod} with its data in {owner} (bundler quay down --data-dir {owner})", err=True)
+        raise typer.Exit(1)
 
 
 @quay_app.command("status")
@@ -104,7 +109,7 @@ def status(
         typer.echo(f"no registry set up in {d} (run `bundler quay up`)")
     else:
         typer.echo(f"registry:   {st['registry']} ({st['flavor']}{', ' + st['db'] if st.get('db') else ''})")
-        typer.echo(f"ready:      {'yes' if st['ready'] else 'no'}")
+        typer.echo(f"ready:      {'yes' if st['ready'] else 'no (' + st['health'] + ')'}")
         typer.echo(f"pod:        {st['pod']} ({st['pod_state']})")
         for name, state in sorted(st["containers"].items()):
             typer.echo(f"  {name}: {state}")

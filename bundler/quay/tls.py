@@ -24,6 +24,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from ..errors import BundlerError
+
 CA_DAYS = 3650
 SERVER_DAYS = 730
 RENEW_BEFORE = dt.timedelta(days=30)
@@ -186,6 +188,12 @@ def ensure_tls(tls_dir: Path, hostname: str, extra_ips: list[IPAddress] | None =
     files = tls_files(Path(tls_dir))
     Path(tls_dir).mkdir(parents=True, exist_ok=True)
     os.chmod(tls_dir, 0o755)
+    if files.ca_cert.exists() != files.ca_key.exists():
+        # clusters trust this CA: a new one would silently break every client; never make it over half of one
+        have, lost = (files.ca_cert, files.ca_key) if files.ca_cert.exists() else (files.ca_key, files.ca_cert)
+        raise BundlerError(f"the registry CA is incomplete: {have} exists but {lost} is missing",
+                           f"restore {lost} from a backup; only if no cluster trusts this CA yet, remove {have} "
+                           "too and a new CA is made (clients must then trust the new ca-bundle.pem)")
     if files.ca_cert.exists() and files.ca_key.exists():
         ca = x509.load_pem_x509_certificate(files.ca_cert.read_bytes())
         loaded = serialization.load_pem_private_key(files.ca_key.read_bytes(), password=None)
