@@ -18,6 +18,7 @@ from bundler.registry.client import RegistryClient
 from bundler.synthetic import Upstream, build_upstream
 from bundler.testing.certs import CA
 from bundler.testing.registry import RegistryServer, write_authfile
+from testkit.quay_fixtures import real_quay, real_quay_images  # noqa: F401 - the real-Quay session fixtures
 
 # podman on this kind of host runs containers only with runc and no default ulimits (see compose/).
 os.environ.setdefault("CONTAINERS_CONF", str(Path(__file__).resolve().parent.parent / "compose" / "containers.conf"))
