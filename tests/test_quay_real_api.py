@@ -8,10 +8,12 @@ each test works in organizations of its own.
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 import shutil
 import sqlite3
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ from bundler.errors import BundlerError
 from bundler.quay import configure_quay
 from bundler.quay.api import QuayAPIError, QuayClient, Robot
 from bundler.quay.health import probe
+from bundler.quay.images import write_image_layout
 from bundler.quay.stack import load_state
 from bundler.testing.certs import CA
 from bundler.testing.registry import free_port
@@ -219,3 +222,33 @@ def test_health_timeout_names_the_last_error() -> None:
     c = QuayClient(f"https://127.0.0.1:{free_port()}", verify=True)
     with pytest.raises(QuayAPIError, match=r"did not become healthy within 1s \(last: cannot connect: .*refused"):
         c.wait_healthy(timeout=1, interval=0.2)
+
+
+def test_single_org_robot_pushes_new_repositories_and_the_reader_pulls_them(real_quay: QuayRun,
+                                                                            tmp_path: Path) -> None:
+    """One organization: the import pushes as its robot, which must be able to create repositories
+    (team role creator) - and the read-only robot must see repositories made after it was."""
+    data, org = _copy_data(real_quay, tmp_path), _org()
+    reg = configure_quay(_client(real_quay, signed_in=False), data, real_quay.host, "quayadmin", [org],
+                         real_quay.data_dir / "ca-bundle.pem")
+    assert reg.username == f"{org}+mirror" and reg.reader is not None
+    layout = tmp_path / "layout"
+    write_image_layout(layout, "tiny:1", [("hello.txt", b"pushed by a robot\n", 0o644)], {"Cmd": ["/hello.txt"]})
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    shutil.copyfile(real_quay.data_dir / "ca-bundle.pem", certs / "ca.crt")
+
+    def authfile(name: str, user: str, password: str) -> Path:
+        p = tmp_path / name
+        p.write_text(json.dumps({"auths": {real_quay.host: {
+            "auth": base64.b64encode(f"{user}:{password}".encode()).decode()}}}))
+        return p
+
+    dest = f"docker://{real_quay.host}/{org}/nested/new-repo:1"
+    res = subprocess.run(["skopeo", "copy", "--quiet", "--authfile", str(authfile("robot.json", reg.username,
+                          reg.password)), "--dest-cert-dir", str(certs), f"oci:{layout}:tiny:1", dest],
+                         capture_output=True, text=True, check=False)
+    assert res.returncode == 0, res.stderr
+    res = subprocess.run(["skopeo", "inspect", "--raw", "--authfile", str(authfile("reader.json", *reg.reader)),
+                          "--cert-dir", str(certs), dest], capture_output=True, text=True, check=False)
+    assert res.returncode == 0 and json.loads(res.stdout)["layers"], res.stderr

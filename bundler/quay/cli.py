@@ -69,6 +69,8 @@ def up(
     typer.echo(f"registry:    {reg.host} ({chosen})")
     typer.echo(f"CA bundle:   {reg.ca_file}  (trust it; install-config additionalTrustBundle)")
     typer.echo(f"push as:     {reg.username}  (password in {d / CREDENTIALS_FILE})")
+    if reg.reader:
+        typer.echo(f"pull as:     {reg.reader[0]}  (read-only, every repository; token in {d / CREDENTIALS_FILE})")
     if reg.admin_user:
         typer.echo(f"admin user:  {reg.admin_user}")
 
