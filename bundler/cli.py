@@ -121,6 +121,8 @@ def import_cmd(
     retry_delay: str | None = habits.RETRY_DELAY,
     dest_tls_verify: str = habits.DEST_TLS,
     log_level: str | None = habits.LOG_LEVEL,
+    name: str | None = typer.Option(None, "--name", help="Bootstrapped registry: prefix of its pod and container "
+                                    "names [default: bundler-quay, or the last run's]."),
 ) -> None:
     """Verify the bundle while pushing it, byte-exact, and write what the install needs."""
     from .importer import ImportOptions, run_import
@@ -132,7 +134,7 @@ def import_cmd(
         from .quay.importer import import_with_bootstrap
 
         result = import_with_bootstrap(bundle, output, authfile=authfile, workers=workers, hostname=hostname,
-                                       port=port, data_dir=data_dir, flavor=flavor, say=typer.echo,
+                                       port=port, data_dir=data_dir, flavor=flavor, name=name, say=typer.echo,
                                        bars=terminal_bars())
     else:
         opts = ImportOptions(bundle=bundle, registry=registry, outdir=output, authfile=authfile, ca_file=ca_file,

@@ -1,7 +1,5 @@
-"""Throw-away PKI for tests: a CA and server certificates for 127.0.0.1 / localhost.
-
-Not for production (the Quay bootstrap has its own in ``bundler.quay.tls``).
-"""
+"""Throw-away PKI for tests: a CA and server certificates for 127.0.0.1 / localhost, made by bundler's one
+certificate factory (:mod:`bundler.pki`) with fast EC keys, and the token signer's self-signed RSA key."""
 
 from __future__ import annotations
 
@@ -11,11 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 
-PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+from bundler.pki import IPAddress, PrivateKey, cert_pem, issue_server, key_pem, make_ca
 
 
 def _name(cn: str) -> x509.Name:
@@ -28,15 +26,6 @@ def _validity(builder: x509.CertificateBuilder, days: int) -> x509.CertificateBu
     return builder.not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=days))
 
 
-def key_pem(key: PrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
-
-
-def cert_pem(cert: x509.Certificate) -> bytes:
-    return cert.public_bytes(serialization.Encoding.PEM)
-
-
 @dataclass
 class CA:
     """A self-signed certificate authority that issues server certificates."""
@@ -46,20 +35,7 @@ class CA:
 
     @classmethod
     def create(cls, common_name: str = "bundler test CA", days: int = 30) -> CA:
-        key = ec.generate_private_key(ec.SECP256R1())
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(_name(common_name))
-            .issuer_name(_name(common_name))
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
-                                         data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                                         crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        )
-        cert = _validity(builder, days).sign(key, hashes.SHA256())
+        cert, key = make_ca(common_name, "bundler tests", days, kind="ec", path_length=None)
         return cls(cert, key)
 
     @property
@@ -69,26 +45,14 @@ class CA:
     def issue(self, hosts: list[str] | tuple[str, ...] = ("127.0.0.1", "localhost"),
               days: int = 30) -> tuple[x509.Certificate, PrivateKey]:
         """A server certificate with ``hosts`` as SANs (IP addresses become IP SANs)."""
-        key = ec.generate_private_key(ec.SECP256R1())
-        sans: list[x509.GeneralName] = []
+        dns: list[str] = []
+        ips: list[IPAddress] = []
         for h in hosts:
             try:
-                sans.append(x509.IPAddress(ipaddress.ip_address(h)))
+                ips.append(ipaddress.ip_address(h))
             except ValueError:
-                sans.append(x509.DNSName(h))
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(_name(hosts[0]))
-            .issuer_name(self.cert.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .add_extension(x509.SubjectAlternativeName(sans), critical=False)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.cert.public_key()),  # type: ignore[arg-type]
-                           critical=False)
-        )
-        return _validity(builder, days).sign(self.key, hashes.SHA256()), key
+                dns.append(h)
+        return issue_server(self.cert, self.key, hosts[0], dns, ips, days, kind="ec")
 
     def write(self, directory: str | Path, hosts: list[str] | tuple[str, ...] = ("127.0.0.1", "localhost")) -> TLSFiles:
         """Write ``ca.pem``, a fresh server ``server.crt``/``server.key`` and a ``certs.d`` style dir."""

@@ -4,9 +4,12 @@ store (TLS) naming and signing those releases; a target registry (Basic auth, TL
 releases are selected by channel (``stable-4.4`` from 4.4.5: an upgrade bundle), verified against the test
 release key, carried with their sigstore signatures, the update service's graph-data image, the KubeVirt
 disk and the matching ``oc``/``openshift-install``; then `bundler export` and `bundler import` run end to
-end, as an admin would type them.
+end, as an admin would type them. The bundle also carries a registry (``bootstrap:``): with the upstream
+stopped, `bundler import` without `--registry` brings that registry up with podman and imports into it. The
+registry is the real Project Quay when its images are built (shared/quay-image/build.sh), else the
+distribution flavor; the demo says which.
 
-    python -m testkit.demo [DIR]
+    python -m testkit.demo [DIR]        (DEMO_KEEP_REGISTRY=1 leaves the bootstrapped registry running)
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import yaml
 
 from .certs import CA
 from .graph_server import UpdateServer
-from .registry import RegistryServer
+from .registry import RegistryServer, free_port
 from .releases import build_series, sign_series
 from .signing import GpgSigner
 from .synthetic import push_multiarch
@@ -35,7 +38,42 @@ def _run(args: list[str], env: dict[str, str] | None = None) -> None:
     subprocess.run(args, check=True, env={**os.environ, **(env or {})})
 
 
-def _config(base: Path, upstream: str, additional: list[str], catalog: str) -> Path:
+def _bootstrap_section(upstream: RegistryServer, base: Path) -> dict[str, object]:
+    """The ``bootstrap:`` section: real Quay + Redis from podman storage when built, else Distribution;
+    either way the images go into the upstream first, as Red Hat's would be in registry.redhat.io."""
+    from bundler.quay.images import distribution_layout
+
+    from .real_quay import images_present, push_bootstrap_images
+
+    auth = upstream.authfile(base / "pull-secret.json")
+    if images_present():
+        print("The bundle carries the real Project Quay v3.12.18 + Redis (built by shared/quay-image/build.sh).")
+        return {"images": push_bootstrap_images(upstream.host, auth, upstream.cert_dir)}
+    print("Real Quay images are not built (bash ../shared/quay-image/build.sh makes them): the bundle carries "
+          "the distribution flavor (Docker Distribution from this host) instead.")
+    layout, ref = base / "registry-image", f"{upstream.host}/library/registry:2.8.3"
+    distribution_layout(layout)
+    subprocess.run(["skopeo", "copy", "--quiet", "--dest-authfile", str(auth), "--dest-cert-dir",
+                    str(upstream.cert_dir), f"oci:{layout}", f"docker://{ref}"], check=True)
+    return {"flavor": "distribution", "images": {"registry": ref}}
+
+
+def _bootstrap_import(bundler: list[str], bundle: Path, base: Path, flavor: str) -> None:
+    """The second half of the mission: no --registry; the registry comes out of the bundle."""
+    data_dir, outdir = base / f"registry-{flavor}", base / "install-bootstrapped"
+    print(f"\nThe upstream is stopped: this side has only the bundle. Import it with no --registry ({flavor}):")
+    _run([*bundler, "import", str(bundle), "-o", str(outdir), "--hostname", "127.0.0.1", "--port", str(free_port()),
+          "--data-dir", str(data_dir), "--name", "bundler-demo", "--flavor", flavor])
+    _run([*bundler, "quay", "status", "--data-dir", str(data_dir)])
+    print(f"\nPull secret with the mirror's credentials (0600): {outdir / 'pull-secret.json'}")
+    print(f"CA to trust (install-config additionalTrustBundle): {outdir / 'ca-bundle.pem'}")
+    print(f"Registry data, certificates and credentials: {data_dir}")
+    if os.environ.get("DEMO_KEEP_REGISTRY") != "1":
+        _run([*bundler, "quay", "down", "--data-dir", str(data_dir)])
+        print("(DEMO_KEEP_REGISTRY=1 leaves it running; `bundler quay up --data-dir ...` starts it again.)")
+
+
+def _config(base: Path, upstream: str, additional: list[str], catalog: str, bootstrap: dict[str, object]) -> Path:
     doc = {
         "kind": "ImageSetConfiguration",
         "apiVersion": "mirror.openshift.io/v2alpha1",
@@ -47,6 +85,7 @@ def _config(base: Path, upstream: str, additional: list[str], catalog: str) -> P
                            "packages": [{"name": "multichannel-operator", "channels": [{"name": "fast"}]},
                                         {"name": "valuebug-operator"}]}],
         },
+        "bootstrap": bootstrap,
     }
     config = base / "imageset.yaml"
     config.write_text(yaml.safe_dump(doc, sort_keys=False))
@@ -74,7 +113,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"release {version:<7} {rel.tag_ref} ({rel.digest})")
         print(f"(built in {time.monotonic() - t0:.1f}s)")
         catalogs = build_catalog_upstream(upstream.client())
-        config = _config(base, upstream.host, series.upstream.additional_images, catalogs.catalogs["fbc"])
+        bootstrap = _bootstrap_section(upstream, base)
+        flavor = str(bootstrap.get("flavor", "quay"))
+        config = _config(base, upstream.host, series.upstream.additional_images, catalogs.catalogs["fbc"], bootstrap)
         upstream.authfile(base / "pull-secret.json")
         target.authfile(base / "mirror-auth.json")
         key = signer.write_public_key(base / "release-key.asc")
@@ -88,13 +129,14 @@ def main(argv: list[str] | None = None) -> int:
                       "--release-key", str(key), "--graph-base-image", f"{upstream.host}/ubi9/ubi:latest",
                       "--extract-tools"]
             _run([*export, "--dry-run"], env)
-            _run([*export, "--split-size", "4M"], env)
+            _run([*export, "--split-size", "4M" if flavor == "distribution" else "128M"], env)
         _run([*bundler, "inspect", str(bundle)])
         _run([*bundler, "verify", str(bundle)])
         outdir = base / "install"
         _run([*bundler, "import", str(bundle), "--registry", f"{target.host}/ocp4", "--authfile",
               str(base / "mirror-auth.json"), "--ca-file", str(target.ca_file), "-o", str(outdir)])
         _show(bundle, outdir)
+    _bootstrap_import(bundler, bundle, base, flavor)
     return 0
 
 

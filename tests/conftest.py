@@ -18,6 +18,7 @@ from bundler.content.release.signatures import SIGNATURE_KEY_ENV, SIGNATURE_URL_
 from bundler.registry.client import RegistryClient
 from testkit.certs import CA
 from testkit.graph_server import Universe, UpdateServer
+from testkit.quay_fixtures import real_quay, real_quay_images  # noqa: F401 - the real-Quay session fixtures
 from testkit.realistic_fixtures import realistic  # noqa: F401 - the habits tests' session fixture
 from testkit.registry import RegistryServer, write_authfile
 from testkit.signing import GpgSigner

@@ -20,7 +20,7 @@ from bundler.content.helm import (
 )
 from bundler.content.helm.oci_chart import LEGACY_CHART_LAYER_MEDIA_TYPE, PROV_LAYER_MEDIA_TYPE, digest_of, go_json
 from bundler.http import TrustedSession
-from bundler.registry.client import Manifest
+from bundler.oci import Manifest
 from testkit.charts import legacy, tgz, webapp
 from testkit.charts_platform import platform
 from testkit.registry import RegistryServer

@@ -1,13 +1,14 @@
 """The stack with real podman: images loaded from an OCI layout into podman storage, the pod rendered
 and started, health-waited, used, restarted, stopped and purged.
 
-Quay's image cannot exist on this machine, so:
+Fast (seconds) checks of the stack itself; real Project Quay runs in tests/test_quay_real_*.py:
 
 - the ``distribution`` flavor runs for real (Debian's docker-registry packed into a locally built OCI
-  image): TLS with the generated CA, htpasswd auth, a skopeo push of a small image, restart, purge;
-- the ``quay`` flavor runs with *stand-in* images (the same registry binary serving TLS on 8443 from the
-  Quay config mount, and on 6379 for "redis"), which proves the pod, port, mounts, TLS files, env files
-  and units are wired as Quay expects, but not Quay itself.
+  image): TLS with the generated CA, htpasswd auth, a skopeo push of a small image, restart, purge, and
+  a second data dir that must not take over the running registry;
+- the ``quay`` flavor with *stand-in* images (the same registry binary serving TLS on 8443 from the
+  Quay config mount, and on 6379 for "redis") checks the pod, port, mounts, TLS files, env files and
+  units in seconds; Quay itself is exercised by the real-Quay tests.
 
 Every container, pod and image has a unique name and is removed at the end, pass or fail. podman runs
 with CONTAINERS_CONF=compose/containers.conf (runc, no default ulimits) unless the caller set one.
@@ -180,9 +181,9 @@ def test_quay_flavor_with_stand_in_images(tmp_path: Path, uniq: str) -> None:
         "http: {addr: ':8443', tls: {certificate: /quay-registry/conf/stack/ssl.cert, "
         "key: /quay-registry/conf/stack/ssl.key}}\n")
     port = _free_port()
-    state = stack_up(data, "localhost", port, "quay", {"quay": loaded[quay_ref], "redis": loaded[redis_ref]},
+    state = stack_up(data, "127.0.0.1", port, "quay", {"quay": loaded[quay_ref], "redis": loaded[redis_ref]},
                      name=uniq, bind_address="127.0.0.1", wait=False)
-    assert state.registry_host == f"localhost:{port}"
+    assert state.registry_host == f"127.0.0.1:{port}"
     ca = str(data / "ca-bundle.pem")
     deadline = time.monotonic() + 30
     code = None
@@ -195,7 +196,7 @@ def test_quay_flavor_with_stand_in_images(tmp_path: Path, uniq: str) -> None:
     assert code == 200  # TLS on the published port, with the generated chain, from Quay's config mount
 
     cfg = (conf / "config.yaml").read_text()
-    assert f"SERVER_HOSTNAME: localhost:{port}" in cfg
+    assert f"SERVER_HOSTNAME: 127.0.0.1:{port}" in cfg
     sec = json.loads((data / "secrets" / "secrets.json").read_text())
     redis_env = json.loads(_podman("inspect", f"{uniq}-redis").stdout)[0]["Config"]["Env"]
     assert f"REDIS_PASSWORD={sec['redis_password']}" in redis_env           # delivered by --env-file
@@ -228,7 +229,7 @@ def _libs() -> list[tuple[str, Path | bytes, int]]:
 def test_missing_images_are_a_clear_error(tmp_path: Path, uniq: str) -> None:
     from bundler.errors import BundlerError
     with pytest.raises(BundlerError, match="images missing from podman storage"):
-        stack_up(tmp_path, "localhost", _free_port(), "quay",
+        stack_up(tmp_path, "127.0.0.1", _free_port(), "quay",
                  {"quay": f"localhost/{uniq}/nope:1", "redis": f"localhost/{uniq}/nope:2"}, name=uniq)
 
 
@@ -276,3 +277,82 @@ def test_flavor_switch_on_same_data_dir_is_refused(tmp_path: Path) -> None:
     save_state(tmp_path, StackState(flavor="quay"))
     with pytest.raises(BundlerError, match="holds a quay registry"):
         stack_up(tmp_path, "localhost", 1, "distribution")
+
+
+def test_another_data_dir_never_replaces_or_stops_a_running_registry(tmp_path: Path, uniq: str) -> None:
+    """Issue 12's state loss: `up` on another data dir with the same (default) pod name removed the running
+    pod and started a fresh registry (empty database, new CA) at the same address; `down` on a data dir
+    with no registry said "stopped". Both are now refused, and the running registry is left alone."""
+    from typer.testing import CliRunner
+
+    from bundler.errors import BundlerError
+    from bundler.quay.cli import quay_app
+    from bundler.quay.stack import StackState, save_state
+    layout = tmp_path / "layout"
+    ref = f"registry.example.com/{uniq}/distribution:2.8"
+    distribution_layout(layout, ref)
+    loaded = load_images_from_layout(layout, [ref])
+    first, other = tmp_path / "first", tmp_path / "other"
+    port = _free_port()
+    bootstrap(first, "localhost", port, [], flavor="distribution", images={"registry": loaded[ref]}, name=uniq,
+              bind_address="127.0.0.1", timeout=60)
+    pod_id = json.loads(_podman("pod", "inspect", f"{uniq}-pod").stdout)["Id"]
+    ca = (first / "tls" / "ca.pem").read_bytes()
+    with pytest.raises(BundlerError, match=f"serves the registry whose data is in {first}"):
+        stack_up(other, "localhost", _free_port(), "distribution", {"registry": loaded[ref]}, name=uniq)
+    assert not (other / "tls").exists(), "nothing was made for the refused stack"
+    other.mkdir()
+    save_state(other, StackState(name=uniq, flavor="distribution"))   # a stale data dir naming the same pod
+    assert "left alone" in stack_down(other)
+    assert "serves" in stack_status(other)["pod_state"] and stack_status(other)["ready"] is False
+    res = CliRunner().invoke(quay_app, ["down", "--data-dir", str(tmp_path / "nothing-here")])
+    assert res.exit_code == 1 and f"{uniq}-pod with its data in {first}" in res.output
+    assert json.loads(_podman("pod", "inspect", f"{uniq}-pod").stdout)["Id"] == pod_id
+    assert stack_status(first)["ready"] is True and (first / "tls" / "ca.pem").read_bytes() == ca
+    assert "stopped" in stack_down(first, purge=True)
+
+
+def test_quay_refuses_localhost_with_another_port(tmp_path: Path) -> None:
+    """Real Quay's health check dials https://localhost:<port>/_internal_ping inside its container when
+    SERVER_HOSTNAME is localhost:<port>; with any port but 8443 it is never healthy (seen for real)."""
+    from bundler.errors import BundlerError
+    from bundler.quay.config import check_quay_address
+    with pytest.raises(BundlerError, match="use --hostname 127.0.0.1"):
+        stack_up(tmp_path, "localhost", 18443, "quay", {"quay": "x", "redis": "y"}, name="bt-localhost-check")
+    check_quay_address("localhost", 8443)
+    check_quay_address("127.0.0.1", 18443)
+    check_quay_address("mirror.example.com", 5000)
+
+
+def test_redis_data_is_mounted_where_rhel8_redis_keeps_it(tmp_path: Path) -> None:
+    from bundler.quay.stack import StackState, render
+    cmds = render(tmp_path, StackState(name="r", images={"quay": "q", "redis": "r"}))
+    redis = next(c for c in cmds if "r-redis" in c)
+    assert f"{tmp_path / 'redis'}:/var/lib/redis/data:Z,U" in redis
+
+
+def test_half_a_ca_is_never_replaced(tmp_path: Path) -> None:
+    """Clusters trust the CA: losing its key must stop us, not silently make a new CA."""
+    from bundler.errors import BundlerError
+    from bundler.quay.tls import ensure_tls
+    files = ensure_tls(tmp_path, "localhost", extra_ips=[])
+    ca = files.ca_cert.read_bytes()
+    files.ca_key.unlink()
+    with pytest.raises(BundlerError, match="CA is incomplete"):
+        ensure_tls(tmp_path, "localhost", extra_ips=[])
+    assert files.ca_cert.read_bytes() == ca
+
+
+def test_pull_secret_entries_org_robots_and_host_reader(tmp_path: Path) -> None:
+    from bundler.quay import MirrorRegistry
+
+    def user(entry: dict[str, str]) -> str:
+        return base64.b64decode(entry["auth"]).decode()
+    reg = MirrorRegistry("h:1", tmp_path / "ca.pem", "quayadmin", "ADMINPW", "quayadmin",
+                         {"a": ("a+mirror", "TOKA"), "b": ("b+mirror", "TOKB")}, ("quayadmin+reader", "TOKR"))
+    entries = reg.pull_secret_entries()
+    assert {k: user(v) for k, v in entries.items()} == {"h:1/a": "a+mirror:TOKA", "h:1/b": "b+mirror:TOKB",
+                                                       "h:1": "quayadmin+reader:TOKR"}
+    assert "ADMINPW" not in json.dumps(entries) and not {"ADMINPW", "TOKA", "TOKR"} & set(repr(reg).split("'"))
+    dist = MirrorRegistry("h:2", tmp_path / "ca.pem", "mirror", "pw")
+    assert {k: user(v) for k, v in dist.pull_secret_entries().items()} == {"h:2": "mirror:pw"}

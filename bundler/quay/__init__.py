@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..errors import BundlerError
 from .api import TOKEN_LIFETIME, QuayAPIError, QuayClient, Robot
-from .config import random_password
+from .config import READER_SHORTNAME, random_password
 from .images import load_images_from_layout
 from .stack import (
     CA_BUNDLE,
@@ -25,9 +25,9 @@ from .stack import (
     load_credentials,
     save_credentials,
     stack_down,
+    stack_status,
     stack_up,
 )
-from .status import stack_status
 
 __all__ = ["MirrorRegistry", "bootstrap", "load_images_from_layout", "stack_up", "stack_down", "stack_status",
            "default_data_dir", "StackState"]
@@ -45,15 +45,31 @@ class MirrorRegistry:
     # Quay: one robot per organization ({org: (robot name, token)}); a robot can only be given rights in
     # its own organization, so with several organizations ``username`` is the admin user instead.
     robots: dict[str, tuple[str, str]] = field(default_factory=dict, repr=False)
+    # Quay: the read-only robot (GLOBAL_READONLY_SUPER_USERS) that may pull every repository, push none
+    reader: tuple[str, str] | None = field(default=None, repr=False)
 
     def auth_entries(self) -> dict[str, dict[str, str]]:
-        """``auths`` entries for a containers auth.json / pull secret: the host, plus one per organization."""
-        def entry(user: str, pw: str) -> dict[str, str]:
-            return {"auth": base64.b64encode(f"{user}:{pw}".encode()).decode()}
-        out = {self.host: entry(self.username, self.password)}
+        """``auths`` entries to push with: the host (the push identity), plus one per organization."""
+        out = {self.host: _entry(self.username, self.password)}
         for org, (user, token) in sorted(self.robots.items()):
-            out[f"{self.host}/{org}"] = entry(user, token)
+            out[f"{self.host}/{org}"] = _entry(user, token)
         return out
+
+    def pull_secret_entries(self) -> dict[str, dict[str, str]]:
+        """``auths`` entries for the cluster's pull secret (containers-auth.json): ``host/org`` keys with
+        each organization's robot (containers/image, CRI-O and kubelet pick the longest matching key),
+        and under the bare ``host`` key the read-only robot, for tools that look credentials up by host
+        only. The admin's password is never in it. Distribution has one user: the host key holds it."""
+        if not self.robots and self.reader is None:
+            return {self.host: _entry(self.username, self.password)}
+        out = {f"{self.host}/{org}": _entry(user, token) for org, (user, token) in sorted(self.robots.items())}
+        if self.reader is not None:
+            out[self.host] = _entry(*self.reader)
+        return out
+
+
+def _entry(user: str, password: str) -> dict[str, str]:
+    return {"auth": base64.b64encode(f"{user}:{password}".encode()).decode()}
 
 
 def _email_for(user: str) -> str:
@@ -89,6 +105,8 @@ def _quay_login(client: QuayClient, data_dir: Path, admin: str, creds: dict[str,
                            f"the admin password is kept in {data_dir / CREDENTIALS_FILE}; if Quay's database "
                            "outlived that file, `bundler quay down --purge` and start over") from exc
     creds["initialized"] = True
+    creds.pop("admin_token", None)  # expired or revoked: the session cookie serves this run
+    creds.pop("admin_token_expires", None)
     save_credentials(data_dir, creds)
     progress(f"signed in to Quay as {admin}")
 
@@ -124,6 +142,8 @@ def configure_quay(client: QuayClient, data_dir: Path, registry_host: str, admin
         creds = {"flavor": "quay"}
     creds["registry"] = registry_host
     _quay_login(client, data_dir, admin, creds, say)
+    reader = client.ensure_robot(None, READER_SHORTNAME, "bundler: pulls every mirrored repository (read-only)")
+    creds["reader"] = {"name": reader.name, "token": reader.token}
     robots: dict[str, tuple[str, str]] = {}
     stored_robots = dict(creds.get("robots") or {})
     for org in orgs:
@@ -135,7 +155,8 @@ def configure_quay(client: QuayClient, data_dir: Path, registry_host: str, admin
         stored_robots[org] = {"name": robot.name, "token": robot.token}
     creds["robots"] = stored_robots
     save_credentials(data_dir, creds)
+    pull = (reader.name, reader.token)
     if len(robots) == 1:
         user, token = next(iter(robots.values()))
-        return MirrorRegistry(registry_host, ca_file, user, token, admin, robots)
-    return MirrorRegistry(registry_host, ca_file, admin, str(creds["admin_password"]), admin, robots)
+        return MirrorRegistry(registry_host, ca_file, user, token, admin, robots, pull)
+    return MirrorRegistry(registry_host, ca_file, admin, str(creds["admin_password"]), admin, robots, pull)

@@ -25,6 +25,7 @@ from typing import Any
 import requests
 
 from ..errors import BundlerError
+from ..http import TrustedSession, tls_failure
 
 TOKEN_LIFETIME = 9000  # seconds, data/model/oauth.py create_user_access_token(expires_in=9000)
 ROBOT_SHORTNAME = "mirror"
@@ -49,20 +50,45 @@ def _message(resp: requests.Response) -> str:
     return str(body)[:200]
 
 
+def describe_failure(exc: requests.RequestException) -> str:
+    """What went wrong with a request, in words: the TLS failure (unknown CA, hostname mismatch, ...),
+    a refused connection, a timeout."""
+    if isinstance(exc, requests.exceptions.SSLError):
+        return f"TLS: {tls_failure(exc)}"
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "timed out"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return f"cannot connect: {tls_failure(exc)}"
+    return f"{type(exc).__name__}: {tls_failure(exc)}"
+
+
+def _cert_rejected(exc: requests.RequestException) -> bool:
+    return isinstance(exc, requests.exceptions.SSLError) and "certificate verify failed" in str(exc)
+
+
 @dataclass
 class Robot:
     name: str    # "org+short": the registry login
     token: str   # the registry password
 
 
-class QuayClient:
-    """Talks to one Quay over HTTPS, verifying it against ``verify`` (our CA file, or a bool)."""
+def _failing_checks(resp: requests.Response) -> str:
+    """``{"data": {"services": {name: bool}}}``: the names that are false, for the message."""
+    try:
+        services = (resp.json().get("data") or {}).get("services") or {}
+    except (ValueError, AttributeError):
+        return ""
+    bad = sorted(k for k, ok in services.items() if not ok)
+    return f", failing: {', '.join(bad)}" if bad else ""
 
-    def __init__(self, base_url: str, verify: str | bool = True, timeout: float = 30.0,
-                 session: requests.Session | None = None) -> None:
+
+class QuayClient:
+    """Talks to one Quay over HTTPS, verifying it against ``verify`` (our CA file, or a bool) whatever
+    ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` say (:class:`bundler.http.TrustedSession`)."""
+
+    def __init__(self, base_url: str, verify: str | bool = True, timeout: float = 30.0) -> None:
         self.base = base_url.rstrip("/")
-        self.http = session or requests.Session()
-        self.http.verify = verify
+        self.http = TrustedSession(verify)
         self.timeout = timeout
         self.token: str | None = None
         self.csrf: str | None = None
@@ -81,7 +107,8 @@ class QuayClient:
             resp = self.http.request(method, self.base + path, json=json_body, headers=self._headers(),
                                      timeout=self.timeout)
         except requests.RequestException as exc:
-            raise QuayAPIError(f"{method} {path} on {self.base} failed: {type(exc).__name__}: {exc}") from exc
+            hint = "the registry's CA is <data-dir>/ca-bundle.pem" if _cert_rejected(exc) else None
+            raise QuayAPIError(f"{method} {path} on {self.base} failed: {describe_failure(exc)}", hint=hint) from exc
         nxt = resp.headers.get("X-Next-CSRF-Token")
         if nxt and not self.token:
             self.csrf = nxt
@@ -93,19 +120,30 @@ class QuayClient:
     # -- health ---------------------------------------------------------------------------------
     def wait_healthy(self, timeout: float = 600.0, interval: float = 3.0,
                      progress: Callable[[str], None] | None = None) -> None:
-        """Poll ``GET /health/instance`` until it answers 200 (mirror-registry allows ~5 minutes)."""
+        """Poll ``GET /health/instance`` until it answers 200 (mirror-registry allows ~5 minutes).
+
+        A certificate the given trust rejects does not fix itself: three in a row end the wait at once.
+        Errors name the last failure (TLS reason, refused connection, HTTP status and failing checks)."""
         deadline = time.monotonic() + timeout
         last = "no answer yet"
+        rejected = 0
         while True:
             try:
                 resp = self.http.get(self.base + "/health/instance", timeout=10)
                 if resp.status_code == 200:
                     return
-                last = f"HTTP {resp.status_code}"
+                last = f"HTTP {resp.status_code}{_failing_checks(resp)}"
+                rejected = 0
             except requests.RequestException as exc:
-                last = type(exc).__name__
+                last = describe_failure(exc)
+                rejected = rejected + 1 if _cert_rejected(exc) else 0
+                if rejected >= 3:
+                    raise QuayAPIError(f"Quay at {self.base} presents a certificate that {self.http.trust} does not "
+                                       f"verify ({last})", hint="another service may hold the port, or the CA "
+                                       "file is not this registry's (<data-dir>/ca-bundle.pem)") from exc
             if time.monotonic() >= deadline:
-                raise QuayAPIError(f"Quay at {self.base} did not become healthy within {timeout:.0f}s ({last})",
+                raise QuayAPIError(f"Quay at {self.base} did not become healthy within {timeout:.0f}s "
+                                   f"(last: {last})",
                                    hint="see `podman logs` of the quay container (`bundler quay status`)")
             if progress:
                 progress(f"waiting for {self.base}/health/instance: {last}")
@@ -177,21 +215,26 @@ class QuayClient:
         raise self._fail(f"creating organization {org}", resp)
 
     # -- robots and permissions -----------------------------------------------------------------
-    def get_robot(self, org: str, short: str) -> Robot | None:
-        resp = self.request("GET", f"/api/v1/organization/{org}/robots/{short}")
+    @staticmethod
+    def _robot_path(org: str | None, short: str) -> str:
+        """An organization's robot, or (``org`` None) one of the signed-in user's own robots."""
+        return f"/api/v1/organization/{org}/robots/{short}" if org else f"/api/v1/user/robots/{short}"
+
+    def get_robot(self, org: str | None, short: str) -> Robot | None:
+        resp = self.request("GET", self._robot_path(org, short))
         if resp.status_code == 200:
             body = resp.json()
             return Robot(str(body["name"]), str(body["token"]))
         if resp.status_code in (400, 404):  # Quay answers 400 "Could not find robot", not 404
             return None
-        raise self._fail(f"looking up robot {org}+{short}", resp)
+        raise self._fail(f"looking up robot {org or 'user'}+{short}", resp)
 
-    def ensure_robot(self, org: str, short: str = ROBOT_SHORTNAME) -> Robot:
+    def ensure_robot(self, org: str | None, short: str = ROBOT_SHORTNAME,
+                     description: str = "bundler: pushes mirrored content") -> Robot:
         robot = self.get_robot(org, short)
         if robot:
             return robot
-        resp = self.request("PUT", f"/api/v1/organization/{org}/robots/{short}",
-                            {"description": "bundler: pushes mirrored content"})
+        resp = self.request("PUT", self._robot_path(org, short), {"description": description})
         if resp.status_code in (200, 201):
             body = resp.json()
             return Robot(str(body["name"]), str(body["token"]))
@@ -199,25 +242,54 @@ class QuayClient:
             robot = self.get_robot(org, short)
             if robot:
                 return robot
-        raise self._fail(f"creating robot {org}+{short}", resp)
+        raise self._fail(f"creating robot {org or 'user'}+{short}", resp)
 
-    def grant_push(self, org: str, robot: Robot, team: str = TEAM_NAME) -> None:
-        """Team with role creator holding the robot, plus a write prototype for new repositories."""
-        resp = self.request("PUT", f"/api/v1/organization/{org}/team/{team}",
-                            {"role": "creator", "description": "bundler mirror push"})
-        if resp.status_code not in (200, 201):
-            raise self._fail(f"creating team {org}/{team}", resp)
-        resp = self.request("PUT", f"/api/v1/organization/{org}/team/{team}/members/{robot.name}")
-        if resp.status_code not in (200, 201):
-            raise self._fail(f"adding {robot.name} to team {org}/{team}", resp)
+    def team_members(self, org: str, team: str) -> set[str] | None:
+        """Names in ``org``'s team (robots as ``org+short``); None when the team does not exist (404)."""
+        resp = self.request("GET", f"/api/v1/organization/{org}/team/{team}/members")
+        if resp.status_code == 200:
+            return {str(m.get("name")) for m in resp.json().get("members", []) if m.get("name")}
+        if resp.status_code == 404:
+            return None
+        raise self._fail(f"listing the members of team {org}/{team}", resp)
+
+    def ensure_member(self, org: str, team: str, member: str) -> bool:
+        """Add ``member`` to the team unless it is in it; True when this call added it.
+
+        Real Quay answers a second ``PUT …/members/{name}`` with 400 "User … is already a member of team …",
+        so the list is read first; a 400 from a concurrent writer is re-checked, not taken as a failure."""
+        if member in (self.team_members(org, team) or set()):
+            return False
+        resp = self.request("PUT", f"/api/v1/organization/{org}/team/{team}/members/{member}")
+        if resp.status_code in (200, 201):
+            return True
+        if resp.status_code == 400 and member in (self.team_members(org, team) or set()):
+            return False
+        raise self._fail(f"adding {member} to team {org}/{team}", resp)
+
+    def ensure_prototype(self, org: str, robot: Robot, role: str = "write") -> bool:
+        """A default permission giving ``robot`` ``role`` on every repository created in ``org`` (by
+        anyone); True when this call made it. An existing write/admin prototype for it is kept."""
         resp = self.request("GET", f"/api/v1/organization/{org}/prototypes")
         if resp.status_code != 200:
             raise self._fail(f"listing default permissions of {org}", resp)
         for proto in resp.json().get("prototypes", []):
             delegate = proto.get("delegate") or {}
-            if delegate.get("name") == robot.name and proto.get("role") in ("write", "admin"):
-                return
+            if (delegate.get("name") == robot.name and not proto.get("activating_user")
+                    and proto.get("role") in ("write", "admin")):
+                return False
         resp = self.request("POST", f"/api/v1/organization/{org}/prototypes",
-                            {"role": "write", "delegate": {"name": robot.name, "kind": "user"}})
+                            {"role": role, "delegate": {"name": robot.name, "kind": "user"}})
         if resp.status_code not in (200, 201):
-            raise self._fail(f"giving {robot.name} write on new repositories of {org}", resp)
+            raise self._fail(f"giving {robot.name} {role} on new repositories of {org}", resp)
+        return True
+
+    def grant_push(self, org: str, robot: Robot, team: str = TEAM_NAME) -> None:
+        """Team with role creator holding the robot, plus a write prototype for new repositories.
+        Idempotent: ``PUT`` of the team is create-or-update (200 either way); the rest is read first."""
+        resp = self.request("PUT", f"/api/v1/organization/{org}/team/{team}",
+                            {"role": "creator", "description": "bundler mirror push"})
+        if resp.status_code not in (200, 201):
+            raise self._fail(f"creating team {org}/{team}", resp)
+        self.ensure_member(org, team, robot.name)
+        self.ensure_prototype(org, robot)

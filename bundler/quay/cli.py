@@ -12,8 +12,10 @@ from pathlib import Path
 
 import typer
 
+from ..cli_support import user_errors
 from ..errors import BundlerError
 from . import bootstrap, stack_down, stack_status
+from .pods import other_stacks
 from .stack import CREDENTIALS_FILE, FLAVORS, default_data_dir, load_state
 
 quay_app = typer.Typer(
@@ -32,12 +34,8 @@ def _data_dir(value: Path | None) -> Path:
     return value or default_data_dir()
 
 
-def _fail(exc: BundlerError) -> typer.Exit:
-    typer.echo(f"error: {exc}", err=True)
-    return typer.Exit(1)
-
-
 @quay_app.command("up")
+@user_errors
 def up(
     data_dir: Path | None = DATA_DIR,
     hostname: str | None = typer.Option(None, "--hostname", help="Name clients use to reach the registry; it "
@@ -57,22 +55,22 @@ def up(
     prev = load_state(d)
     chosen = flavor or (prev.flavor if prev else "quay")
     if chosen not in FLAVORS:
-        raise _fail(BundlerError(f"unknown flavor {chosen!r}", f"choose one of {', '.join(FLAVORS)}"))
+        raise BundlerError(f"unknown flavor {chosen!r}", f"choose one of {', '.join(FLAVORS)}")
     host = hostname or (prev.hostname if prev else socket.getfqdn())
     p = port or (prev.port if prev else 8443)
-    try:
-        reg = bootstrap(d, host, p, list(org), flavor=chosen, bind_address=bind_address, db=db, name=name,
-                        progress=lambda m: typer.echo(m, err=True))
-    except BundlerError as exc:
-        raise _fail(exc) from exc
+    reg = bootstrap(d, host, p, list(org), flavor=chosen, bind_address=bind_address, db=db, name=name,
+                    progress=lambda m: typer.echo(m, err=True))
     typer.echo(f"registry:    {reg.host} ({chosen})")
     typer.echo(f"CA bundle:   {reg.ca_file}  (trust it; install-config additionalTrustBundle)")
     typer.echo(f"push as:     {reg.username}  (password in {d / CREDENTIALS_FILE})")
+    if reg.reader:
+        typer.echo(f"pull as:     {reg.reader[0]}  (read-only, every repository; token in {d / CREDENTIALS_FILE})")
     if reg.admin_user:
         typer.echo(f"admin user:  {reg.admin_user}")
 
 
 @quay_app.command("down")
+@user_errors
 def down(
     data_dir: Path | None = DATA_DIR,
     purge: bool = typer.Option(False, "--purge", help="Also delete the data dir: images pushed, database, "
@@ -80,31 +78,30 @@ def down(
 ) -> None:
     """Stop and remove the registry's pod and systemd units; the data stays unless --purge."""
     d = _data_dir(data_dir)
-    try:
-        stack_down(d, purge=purge)
-    except BundlerError as exc:
-        raise _fail(exc) from exc
-    typer.echo(f"stopped; {'purged ' + str(d) if purge else 'data kept in ' + str(d)}")
+    typer.echo(stack_down(d, purge=purge))
+    others = {} if load_state(d) or purge else other_stacks(d)
+    if others:  # probably the wrong --data-dir: say which registries run, and stop nothing
+        for pod, owner in sorted(others.items()):
+            typer.echo(f"running: {pod} with its data in {owner} (bundler quay down --data-dir {owner})", err=True)
+        raise typer.Exit(1)
 
 
 @quay_app.command("status")
+@user_errors
 def status(
     data_dir: Path | None = DATA_DIR,
     as_json: bool = typer.Option(False, "--json", help="Print the status as JSON."),
 ) -> None:
     """Show the registry's pod and containers, whether it answers, and where its files are."""
     d = _data_dir(data_dir)
-    try:
-        st = stack_status(d)
-    except BundlerError as exc:
-        raise _fail(exc) from exc
+    st = stack_status(d)
     if as_json:
         typer.echo(json.dumps(st, indent=2, sort_keys=True))
     elif not st.get("configured"):
         typer.echo(f"no registry set up in {d} (run `bundler quay up`)")
     else:
         typer.echo(f"registry:   {st['registry']} ({st['flavor']}{', ' + st['db'] if st.get('db') else ''})")
-        typer.echo(f"ready:      {'yes' if st['ready'] else 'no'}")
+        typer.echo(f"ready:      {'yes' if st['ready'] else 'no (' + st['health'] + ')'}")
         typer.echo(f"pod:        {st['pod']} ({st['pod_state']})")
         for name, state in sorted(st["containers"].items()):
             typer.echo(f"  {name}: {state}")

@@ -6,26 +6,20 @@ Nothing here touches the network: the layout comes from the bundle, the binary f
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import io
 import json
-import os
 import shutil
 import subprocess
-import tarfile
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from ..errors import BundlerError
+from ..oci.image import build_image, image_config
+from ..oci.layer import File, build_layer
+from ..oci.layout import CONTAINERD_NAME, REF_NAME, OCILayout, index_entry
+from ..oci.platform import host_go_arch
 from .podman import podman_env, run
 
-REF_NAME = "org.opencontainers.image.ref.name"
-CONTAINERD_NAME = "io.containerd.image.name"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
-OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
 REGISTRY_BINARY = Path("/usr/bin/docker-registry")
 DISTRIBUTION_IMAGE = "localhost/bundler/distribution:2.8"
 
@@ -83,30 +77,6 @@ def load_images_from_layout(layout_dir: Path, refs: list[str]) -> dict[str, str]
     return out
 
 
-def _layer_from_files(files: list[tuple[str, Path | bytes, int]]) -> bytes:
-    """A gzip'd tar layer from (path in image, host file or bytes, mode)."""
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        dirs: set[str] = set()
-        for name, _src, _mode in files:
-            parts = name.split("/")[:-1]
-            for i in range(1, len(parts) + 1):
-                d = "/".join(parts[:i])
-                if d and d not in dirs:
-                    dirs.add(d)
-                    ti = tarfile.TarInfo(d)
-                    ti.type = tarfile.DIRTYPE
-                    ti.mode = 0o1777 if d == "tmp" else 0o755
-                    tar.addfile(ti)
-        for name, src, mode in files:
-            data = src if isinstance(src, bytes) else Path(src).read_bytes()
-            ti = tarfile.TarInfo(name)
-            ti.size = len(data)
-            ti.mode = mode
-            tar.addfile(ti, io.BytesIO(data))
-    return gzip.compress(raw.getvalue(), mtime=0)
-
-
 def _libs_of(binary: Path) -> list[Path]:
     """Shared libraries a dynamically linked binary needs (empty for a static one)."""
     try:
@@ -123,40 +93,20 @@ def _libs_of(binary: Path) -> list[Path]:
 
 def write_image_layout(layout_dir: Path, ref: str, files: list[tuple[str, Path | bytes, int]],
                        config: dict[str, Any]) -> str:
-    """Write a single-layer OCI image into a layout directory, named ``ref``; returns the manifest digest."""
-    blobs = Path(layout_dir) / "blobs" / "sha256"
-    blobs.mkdir(parents=True, exist_ok=True)
-    (Path(layout_dir) / "oci-layout").write_text(json.dumps({"imageLayoutVersion": "1.0.0"}))
-
-    def put(data: bytes) -> str:
-        hexd = hashlib.sha256(data).hexdigest()
-        (blobs / hexd).write_bytes(data)
-        return "sha256:" + hexd
-
-    layer = _layer_from_files(files)
-    diff_id = "sha256:" + hashlib.sha256(gzip.decompress(layer)).hexdigest()
-    cfg = {"architecture": _goarch(), "os": "linux", "config": config,
-           "rootfs": {"type": "layers", "diff_ids": [diff_id]}, "history": [{"created_by": "bundler"}]}
-    cfg_bytes = json.dumps(cfg, sort_keys=True).encode()
-    manifest = {"schemaVersion": 2, "mediaType": OCI_MANIFEST,
-                "config": {"mediaType": OCI_CONFIG, "digest": put(cfg_bytes), "size": len(cfg_bytes)},
-                "layers": [{"mediaType": OCI_LAYER_GZIP, "digest": put(layer), "size": len(layer)}]}
-    mbytes = json.dumps(manifest, sort_keys=True).encode()
-    mdigest = put(mbytes)
-    index_path = Path(layout_dir) / "index.json"
-    index: dict[str, Any] = json.loads(index_path.read_text()) if index_path.exists() else {}
-    entries: list[dict[str, Any]] = [e for e in index.get("manifests", []) if ref not in _entry_names(e)]
-    index["schemaVersion"] = 2
-    index["manifests"] = entries
-    entries.append({"mediaType": OCI_MANIFEST, "digest": mdigest, "size": len(mbytes),
-                               "annotations": {REF_NAME: ref, CONTAINERD_NAME: ref}})
-    index_path.write_text(json.dumps(index, indent=1))
-    return mdigest
-
-
-def _goarch() -> str:
-    m = os.uname().machine
-    return {"x86_64": "amd64", "aarch64": "arm64", "ppc64le": "ppc64le", "s390x": "s390x"}.get(m, m)
+    """Write a single-layer OCI image of ``files`` (path in image, host file or bytes, mode) into a layout
+    directory, named ``ref`` (replacing an image of that name); returns the manifest digest."""
+    layer = build_layer({name: File(src if isinstance(src, bytes) else Path(src).read_bytes(), mode)
+                         for name, src, mode in files}, created_by="bundler", dir_modes={"tmp": 0o1777})
+    image = build_image([layer], image_config([layer], arch=host_go_arch(), config=config), oci=True,
+                        style="compact")
+    layout = OCILayout(layout_dir)
+    for digest, data in image.blobs.items():
+        layout.write_bytes(digest, data)
+    m = image.manifest
+    layout.write_bytes(m.digest, m.data)
+    entries = [e for e in layout.read_index().get("manifests", []) if ref not in _entry_names(e)]
+    layout.write_index([*entries, index_entry(m.media_type, m.digest, len(m.data), ref)])
+    return m.digest
 
 
 def distribution_layout(layout_dir: Path, ref: str = DISTRIBUTION_IMAGE, binary: Path = REGISTRY_BINARY) -> str:

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +40,12 @@ def stage_bootstrap_images(source: BundleSource, layout_dir: Path) -> dict[str, 
 
 
 def import_with_bootstrap(bundle: Path, outdir: Path, *, authfile: Path | None, workers: int, hostname: str | None,
-                          port: int, data_dir: Path | None, flavor: str, say: Printer = print,
-                          bars: BarFactory = no_bars) -> ImportResult:
+                          port: int, data_dir: Path | None, flavor: str, name: str | None = None,
+                          say: Printer = print, bars: BarFactory = no_bars) -> ImportResult:
     from .. import quay
 
     data_dir = data_dir or default_data_dir()
+    started = time.monotonic()
     source = BundleSource.open(bundle)
     meta = source.metadata
     staging = data_dir / "images"
@@ -63,15 +65,15 @@ def import_with_bootstrap(bundle: Path, outdir: Path, *, authfile: Path | None, 
     jobs, _ = plan_jobs(meta.images, f"{host}:{port}", meta.records)
     orgs = sorted({job.target.split("/", 1)[0] for job in jobs})
     say(f"Bootstrapping the {flavor} registry at {host}:{port} (data in {data_dir}) ...")
-    mirror = quay.bootstrap(data_dir, host, port, orgs, flavor=flavor, images=by_role or None, progress=say)
+    mirror = quay.bootstrap(data_dir, host, port, orgs, flavor=flavor, images=by_role or None, name=name,
+                            progress=say)
     shutil.rmtree(staging, ignore_errors=True)
+    say(f"Registry {mirror.host} ready after {time.monotonic() - started:.1f}s (images loaded, registry healthy, "
+        "users and robots in place).")
     opts = ImportOptions(bundle=bundle, registry=mirror.host, outdir=outdir, authfile=None, ca_file=mirror.ca_file,
                          workers=workers, credentials=Credentials(mirror.username, mirror.password))
     result = run_import(opts, say, bars, source=source)
-    entries = mirror.auth_entries()
-    if mirror.robots:  # the cluster pulls with the robots (one per organization), never the admin's password
-        entries = {k: v for k, v in entries.items() if k != mirror.host}
-    write_access_outputs(outdir, mirror.ca_file, entries, authfile)
+    write_access_outputs(outdir, mirror.ca_file, mirror.pull_secret_entries(), authfile)
     say(f"CA bundle: {outdir / 'ca-bundle.pem'} (install-config additionalTrustBundle); "
         f"pull secret with the mirror's credentials: {outdir / 'pull-secret.json'}")
     return result

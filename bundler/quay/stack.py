@@ -31,14 +31,22 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import requests
 import yaml
 
 from ..errors import BundlerError
-from .config import load_or_create_secrets, random_password, write_distribution_config, write_quay_config
+from .config import (
+    bcrypt_htpasswd,
+    check_quay_address,
+    load_or_create_secrets,
+    random_password,
+    write_distribution_config,
+    write_quay_config,
+)
+from .health import probe, wait_ready
 from .podman import podman, podman_env, run
+from .pods import DATA_DIR_LABEL, container_states, pod_info, pod_owner, refuse_foreign_pod
 from .tls import _write_private, ensure_tls
-from .units import remove_units, write_units
+from .units import _unit_dir, remove_units, write_units
 
 FLAVORS = ("quay", "distribution")
 DEFAULT_NAME = "bundler-quay"
@@ -48,6 +56,8 @@ CA_BUNDLE = "ca-bundle.pem"
 SPEC_LABEL = "io.bundler.spec"
 DISTRIBUTION_USER = "mirror"
 DEFAULT_ADMIN = "quayadmin"
+STOP_TIMEOUT = 60  # seconds before SIGKILL: Quay's supervisord stops ~30 programs; measured 29 s under load
+REDIS_DATA = "/var/lib/redis/data"  # rhel8/redis-6 keeps its dump here (its VOLUME), not in /data
 
 
 def default_data_dir() -> Path:
@@ -111,27 +121,6 @@ def _env_file(path: Path, values: dict[str, str]) -> Path:
     return path
 
 
-def bcrypt_htpasswd(user: str, password: str) -> str:
-    """One htpasswd line with a bcrypt hash (Distribution ignores other schemes).
-
-    Uses ``htpasswd -niB`` with the password on stdin (never on the command line), else libcrypt.
-    """
-    if shutil.which("htpasswd"):
-        res = subprocess.run(["htpasswd", "-niB", user], input=password, capture_output=True, text=True,
-                             check=False)
-        line = res.stdout.strip()
-        if res.returncode == 0 and line.startswith(f"{user}:$2"):
-            return line
-    import warnings
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import crypt  # noqa: PLC0415 - deprecated module, only a fallback
-        hashed = crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH))
-    if not hashed or not hashed.startswith("$2"):
-        raise BundlerError("cannot make a bcrypt htpasswd entry", "install apache2-utils (htpasswd)")
-    return f"{user}:{hashed}"
-
-
 def _publish(state: StackState, container_port: int) -> str:
     bind = f"{state.bind_address}:" if state.bind_address else ""
     return f"{bind}{state.port}:{container_port}"
@@ -152,7 +141,7 @@ def render(data_dir: Path, state: StackState) -> list[list[str]]:
     shutil.copyfile(tls.ca_cert, data_dir / CA_BUNDLE)
     os.chmod(data_dir / CA_BUNDLE, 0o644)
     pod_args = ["podman", "pod", "create", "--name", state.pod, "--infra-name", f"{state.name}-infra",
-                "--label", "io.bundler.stack=" + state.name]
+                "--label", "io.bundler.stack=" + state.name, "--label", f"{DATA_DIR_LABEL}={data_dir.resolve()}"]
     cmds: list[list[str]] = []
 
     if state.flavor == "distribution":
@@ -204,7 +193,7 @@ def render(data_dir: Path, state: StackState) -> list[list[str]]:
     pod_args += ["--publish", _publish(state, 8443)]
     cmds.append(pod_args)
     cmds.append(["podman", "create", "--name", f"{state.name}-redis", "--pod", state.pod, "--restart=always",
-                 "--env-file", str(redis_env), "-v", f"{data_dir / 'redis'}:/data:Z,U", state.images["redis"]])
+                 "--env-file", str(redis_env), "-v", f"{data_dir / 'redis'}:{REDIS_DATA}:Z,U", state.images["redis"]])
     if state.db == "postgres":
         pg = data_dir / "postgres" / "data"
         pg.mkdir(parents=True, exist_ok=True)
@@ -234,18 +223,6 @@ def spec_hash(cmds: list[list[str]], data_dir: Path) -> str:
     return h.hexdigest()[:16]
 
 
-# -- podman state ----------------------------------------------------------------------------------
-
-def pod_info(pod: str) -> dict[str, Any] | None:
-    res = podman("pod", "inspect", pod, what=f"inspecting pod {pod}", check=False)
-    if res.returncode != 0:
-        return None
-    data = json.loads(res.stdout)
-    if isinstance(data, list):
-        data = data[0] if data else None
-    return data if isinstance(data, dict) else None
-
-
 # -- lifecycle -------------------------------------------------------------------------------------
 
 def _missing_images(state: StackState) -> list[str]:
@@ -272,21 +249,27 @@ def _default_images(flavor: str, db: str) -> dict[str, str]:
     return {r: DEFAULT_BOOTSTRAP[r] for r in roles if r in DEFAULT_BOOTSTRAP}
 
 
-def _wanted_state(data_dir: Path, images: dict[str, str] | None, **given: object) -> StackState:
-    """The previous run's ``stack.json`` with the arguments given (None: keep), checked."""
+def _resolve_state(data_dir: Path, overrides: dict[str, Any], images: dict[str, str] | None) -> StackState:
+    """The previous run's ``stack.json`` with the values given now on top; checks flavor and address."""
     prev = load_state(data_dir)
     state = prev or StackState()
-    flavor = given.get("flavor")
+    flavor = overrides.get("flavor")
     if prev is not None and flavor is not None and flavor != prev.flavor:
         raise BundlerError(f"{data_dir} holds a {prev.flavor} registry, not {flavor}",
                            "use another --data-dir, or `bundler quay down --purge` it first")
-    for key, value in given.items():
+    for key, value in overrides.items():
         if value is not None:
             setattr(state, key, value)
     if state.flavor not in FLAVORS:
         raise BundlerError(f"unknown flavor {state.flavor!r}", f"choose one of {', '.join(FLAVORS)}")
+    if state.flavor == "quay":
+        check_quay_address(state.hostname, state.port)
     if images:
         state.images.update(images)
+    return state
+
+
+def _ensure_images(state: StackState) -> None:
     if not state.images or (state.flavor == "distribution" and "registry" not in state.images):
         state.images = {**_default_images(state.flavor, state.db), **state.images}
     missing = _missing_images(state)
@@ -294,23 +277,6 @@ def _wanted_state(data_dir: Path, images: dict[str, str] | None, **given: object
         raise BundlerError(f"images missing from podman storage: {'; '.join(missing)}",
                            "import a bundle that carries the bootstrap images (bootstrap: in the "
                            "ImageSetConfiguration), or load them with `podman load`")
-    return state
-
-
-def _ensure_pod(data_dir: Path, state: StackState, install_units: bool | None) -> None:
-    """Create the pod unless one with the same rendered definition exists (then it is kept as is)."""
-    cmds = render(data_dir, state)
-    save_state(data_dir, state)
-    spec = spec_hash(cmds, data_dir)
-    info = pod_info(state.pod)
-    if info is not None and (info.get("Labels") or {}).get(SPEC_LABEL) != spec:
-        podman("pod", "rm", "-f", state.pod, what=f"removing the outdated pod {state.pod}")
-        info = None
-    if info is None:
-        cmds[0] = cmds[0][:3] + ["--label", f"{SPEC_LABEL}={spec}"] + cmds[0][3:]
-        for cmd in cmds:
-            run(cmd, what=f"creating {cmd[cmd.index('--name') + 1]}")
-        write_units(data_dir, state.pod, install_units)
 
 
 def stack_up(data_dir: Path, hostname: str | None = None, port: int | None = None, flavor: str | None = None,
@@ -318,11 +284,25 @@ def stack_up(data_dir: Path, hostname: str | None = None, port: int | None = Non
              db: str | None = None, admin_user: str | None = None, wait: bool = True,
              timeout: float = 600.0, install_units: bool | None = None) -> StackState:
     """Render and start the stack (idempotent). Arguments left None come from the previous run's
-    ``stack.json``, else defaults. The pod is re-created only when its rendered definition changed."""
+    ``stack.json``, else defaults. The pod is re-created only when its rendered definition changed,
+    and never when it serves another data dir."""
     data_dir = Path(data_dir)
-    state = _wanted_state(data_dir, images, hostname=hostname, port=port, flavor=flavor, name=name,
-                          bind_address=bind_address, db=db, admin_user=admin_user)
-    _ensure_pod(data_dir, state, install_units)
+    state = _resolve_state(data_dir, {"hostname": hostname, "port": port, "flavor": flavor, "name": name,
+                                      "bind_address": bind_address, "db": db, "admin_user": admin_user}, images)
+    info = pod_info(state.pod)
+    refuse_foreign_pod(info, state, data_dir)
+    _ensure_images(state)
+    cmds = render(data_dir, state)
+    save_state(data_dir, state)
+    spec = spec_hash(cmds, data_dir)
+    if info is not None and (info.get("Labels") or {}).get(SPEC_LABEL) != spec:
+        podman("pod", "rm", "-f", "-t", str(STOP_TIMEOUT), state.pod, what=f"removing the outdated pod {state.pod}")
+        info = None
+    if info is None:
+        cmds[0] = cmds[0][:3] + ["--label", f"{SPEC_LABEL}={spec}"] + cmds[0][3:]
+        for cmd in cmds:
+            run(cmd, what=f"creating {cmd[cmd.index('--name') + 1]}")
+        write_units(data_dir, state, install_units)
     podman("pod", "start", state.pod, what=f"starting pod {state.pod}")
     if state.flavor == "quay" and state.db == "postgres":
         _ensure_pg_trgm(state)
@@ -343,41 +323,59 @@ def _ensure_pg_trgm(state: StackState, tries: int = 40) -> None:
                        f"see `podman logs {state.name}-db`")
 
 
-def wait_ready(data_dir: Path, state: StackState, timeout: float = 600.0) -> None:
-    """Quay: ``/health/instance`` is 200. Distribution: ``/v2/`` answers 200 or 401 over verified TLS."""
-    ca = str(Path(data_dir) / CA_BUNDLE)
-    if state.flavor == "quay":
-        from .api import QuayClient
-        QuayClient(f"https://{state.registry_host}", verify=ca).wait_healthy(timeout)
-        return
-    deadline = time.monotonic() + timeout
-    last = "no answer"
-    while time.monotonic() < deadline:
-        try:
-            resp = requests.get(f"https://{_dial_host(state)}/v2/", verify=ca, timeout=5)
-            if resp.status_code in (200, 401):
-                return
-            last = f"HTTP {resp.status_code}"
-        except requests.RequestException as exc:
-            last = type(exc).__name__
-        time.sleep(0.5)
-    raise BundlerError(f"registry {state.registry_host} not ready after {timeout:.0f}s ({last})",
-                       f"see `podman logs {state.name}-registry`")
+def stack_down(data_dir: Path, purge: bool = False) -> str:
+    """Stop and remove the pod and its units; data stays unless ``purge`` (then the data dir goes too).
 
-
-def _dial_host(state: StackState) -> str:
-    return state.registry_host
-
-
-def stack_down(data_dir: Path, purge: bool = False) -> None:
-    """Stop and remove the pod and its units; data stays unless ``purge`` (then the data dir goes too)."""
+    Never touches a pod that serves another data dir (pod names are global). Returns what was done."""
     data_dir = Path(data_dir)
     state = load_state(data_dir)
+    done = f"no registry set up in {data_dir}"
     if state is not None:
-        remove_units(state.pod, state.name)
-        if pod_info(state.pod) is not None:
-            podman("pod", "rm", "-f", "-t", "10", state.pod, what=f"removing pod {state.pod}")
+        info = pod_info(state.pod)
+        owner = pod_owner(info)
+        if owner is not None and owner != data_dir.resolve():
+            done = f"not running (the pod {state.pod} serves {owner}; left alone)"
+        else:
+            remove_units(state)
+            done = f"{state.pod} was not running" if info is None else f"stopped {state.pod}"
+            if info is not None:
+                podman("pod", "rm", "-f", "-t", str(STOP_TIMEOUT), state.pod, what=f"removing pod {state.pod}")
     if purge and data_dir.exists():
         if os.geteuid() != 0:  # files chowned into the user namespace by ':U' need `podman unshare`
             subprocess.run(["podman", "unshare", "rm", "-rf", str(data_dir)], env=podman_env(), check=False)
         shutil.rmtree(data_dir, ignore_errors=True)
+        done += f"; purged {data_dir}"
+    elif state is not None:
+        done += f"; data kept in {data_dir}"
+    return done
+
+
+def stack_status(data_dir: Path) -> dict[str, Any]:
+    """A description of the stack: configured values, pod and container states, readiness."""
+    data_dir = Path(data_dir)
+    state = load_state(data_dir)
+    if state is None:
+        return {"configured": False, "data_dir": str(data_dir)}
+    info = pod_info(state.pod)
+    containers = container_states(state.pod) if info else {}
+    status: dict[str, Any] = {
+        "configured": True, "data_dir": str(data_dir), "name": state.name, "flavor": state.flavor,
+        "registry": state.registry_host, "db": state.db if state.flavor == "quay" else None,
+        "images": dict(state.images), "pod": state.pod, "pod_state": (info or {}).get("State", "absent"),
+        "containers": containers, "ca_file": str(data_dir / CA_BUNDLE),
+        "units": sorted(p.name for p in (data_dir / "systemd").glob("*.service")),
+        "units_installed": (_unit_dir() / f"pod-{state.pod}.service").exists(),
+    }
+    owner = pod_owner(info)
+    if owner is not None and owner != data_dir.resolve():
+        status.update(pod_state=f"absent (the pod {state.pod} serves {owner})", containers={})
+        info = None
+    ready, seen = False, "not running"
+    if info and status["containers"] and all(s == "running" for s in status["containers"].values()):
+        ready, seen = probe(data_dir, state)
+    status["ready"] = ready
+    status["health"] = seen
+    creds = load_credentials(data_dir)
+    status["admin_user"] = creds.get("admin_user")
+    status["username"] = creds.get("username")
+    return status

@@ -20,9 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from ..errors import BundlerError
+from ..pki import IPAddress, PrivateKey, issue_server, key_pem, make_ca
 
 CA_DAYS = 3650
 SERVER_DAYS = 730
@@ -30,7 +32,6 @@ RENEW_BEFORE = dt.timedelta(days=30)
 
 VIRTUAL_IFACES = ("podman", "cni", "veth", "docker", "virbr", "br-", "flannel", "vxlan", "tun", "tap")
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 @dataclass(frozen=True)
@@ -114,57 +115,13 @@ def _write_public(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _new_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-def _pem_key(key: rsa.RSAPrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _make_ca(hostname: str) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
-    key = _new_key()
-    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "bundler mirror registry"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, f"bundler CA for {hostname}"[:64])])
-    now = _now()
-    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=CA_DAYS))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
-                                         data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                                         crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
-            .add_extension(ski, critical=False)
-            .sign(key, hashes.SHA256()))
-    return cert, key
+def _make_ca(hostname: str) -> tuple[x509.Certificate, PrivateKey]:
+    return make_ca(f"bundler CA for {hostname}", "bundler mirror registry", CA_DAYS)
 
 
 def _make_server(hostname: str, dns: list[str], ips: list[IPAddress], ca: x509.Certificate,
-                 ca_key: rsa.RSAPrivateKey) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
-    key = _new_key()
-    now = _now()
-    sans: list[x509.GeneralName] = [x509.DNSName(d) for d in dns] + [x509.IPAddress(i) for i in ips]
-    cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname[:64])]))
-            .issuer_name(ca.subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=SERVER_DAYS))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=True,
-                                         data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                                         crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(x509.SubjectAlternativeName(sans), critical=False)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-            .sign(ca_key, hashes.SHA256()))
-    return cert, key
+                 ca_key: PrivateKey) -> tuple[x509.Certificate, PrivateKey]:
+    return issue_server(ca, ca_key, hostname, dns, ips, SERVER_DAYS)
 
 
 def _current_sans(cert: x509.Certificate) -> tuple[set[str], set[IPAddress]]:
@@ -186,16 +143,22 @@ def ensure_tls(tls_dir: Path, hostname: str, extra_ips: list[IPAddress] | None =
     files = tls_files(Path(tls_dir))
     Path(tls_dir).mkdir(parents=True, exist_ok=True)
     os.chmod(tls_dir, 0o755)
+    if files.ca_cert.exists() != files.ca_key.exists():
+        # clusters trust this CA: a new one would silently break every client; never make it over half of one
+        have, lost = (files.ca_cert, files.ca_key) if files.ca_cert.exists() else (files.ca_key, files.ca_cert)
+        raise BundlerError(f"the registry CA is incomplete: {have} exists but {lost} is missing",
+                           f"restore {lost} from a backup; only if no cluster trusts this CA yet, remove {have} "
+                           "too and a new CA is made (clients must then trust the new ca-bundle.pem)")
     if files.ca_cert.exists() and files.ca_key.exists():
         ca = x509.load_pem_x509_certificate(files.ca_cert.read_bytes())
         loaded = serialization.load_pem_private_key(files.ca_key.read_bytes(), password=None)
-        if not isinstance(loaded, rsa.RSAPrivateKey):
-            raise ValueError(f"{files.ca_key} is not an RSA key")
-        ca_key = loaded
+        if not isinstance(loaded, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+            raise BundlerError(f"{files.ca_key} is not an RSA or EC private key", "restore the CA key from a backup")
+        ca_key: PrivateKey = loaded
         os.chmod(files.ca_key, 0o600)
     else:
         ca, ca_key = _make_ca(hostname)
-        _write_private(files.ca_key, _pem_key(ca_key))
+        _write_private(files.ca_key, key_pem(ca_key))
         _write_public(files.ca_cert, ca.public_bytes(serialization.Encoding.PEM))
         files.server_cert.unlink(missing_ok=True)
 
@@ -203,7 +166,7 @@ def ensure_tls(tls_dir: Path, hostname: str, extra_ips: list[IPAddress] | None =
     if files.server_cert.exists() and files.server_key.exists():
         leaf = x509.load_pem_x509_certificates(files.server_cert.read_bytes())[0]
         have_dns, have_ips = _current_sans(leaf)
-        fresh = leaf.not_valid_after_utc - _now() > RENEW_BEFORE
+        fresh = leaf.not_valid_after_utc - dt.datetime.now(dt.UTC) > RENEW_BEFORE
         if fresh and set(dns) <= have_dns and set(ips) <= have_ips and leaf.issuer == ca.subject:
             try:
                 leaf.verify_directly_issued_by(ca)
@@ -212,7 +175,7 @@ def ensure_tls(tls_dir: Path, hostname: str, extra_ips: list[IPAddress] | None =
             except (ValueError, TypeError, Exception):  # noqa: BLE001 - any failure means re-issue
                 pass
     cert, key = _make_server(hostname, dns, ips, ca, ca_key)
-    _write_private(files.server_key, _pem_key(key))
+    _write_private(files.server_key, key_pem(key))
     _write_public(files.server_cert, cert.public_bytes(serialization.Encoding.PEM)
                   + ca.public_bytes(serialization.Encoding.PEM))
     return files
