@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
 import typer
 
 from . import __version__
-from .bundle import parse_size
-from .bundle.archive import ArchiveReader
-from .bundle.metadata import FRONT_FILES, METADATA_FILE, BundleMetadata
 from .cli_support import EXIT_PARTIAL, VERBOSE, terminal_bars, user_errors
-from .progress import human
 
 app = typer.Typer(
     rich_markup_mode=None,  # help texts show [--x] and HOST[:PORT] literally
@@ -46,6 +41,7 @@ AUTHFILE = typer.Option(None, "--authfile", help="Pull secret / auth.json (defau
                         "$XDG_RUNTIME_DIR/containers/auth.json, ~/.docker/config.json).")
 CA_FILE = typer.Option(None, "--ca-file", help="PEM CA certificate(s) to trust in addition to the system CAs.")
 WORKERS = typer.Option(8, "--workers", min=1, max=64, help="Parallel transfers.")
+VERIFY_KEY = typer.Option([], "--verify-key", help="Require a signature by this public key (repeatable: any of them).")
 
 
 @app.command("export")
@@ -56,16 +52,23 @@ def export_cmd(
     authfile: Path | None = AUTHFILE,
     ca_file: Path | None = CA_FILE,
     workers: int = WORKERS,
-    split_size: str | None = typer.Option(None, "--split-size", help="Split into parts of this size (4G, 700M): "
-                                          "BUNDLE.000, BUNDLE.001, ..."),
+    split_size: str | None = typer.Option(None, "--split-size", help="Data parts of this size: a medium (fat32, dvd, "
+                                          "dvd-dl, bd25, bd50) or a size (4G, 700M): BUNDLE.000, BUNDLE.001, ..."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan (images, unique blobs, bytes); pull nothing."),
-    keep_work: bool = typer.Option(False, "--keep-work", help="Keep BUNDLE.work/ (the OCI layout) after success."),
+    since: Path | None = typer.Option(None, "--since", help="Carry only what BASE lacks: an earlier bundle (its "
+                                      "front file) or an inventory from `bundler inventory`."),
+    parity: str | None = typer.Option(None, "--parity", help="Reed-Solomon parity parts, e.g. 10%: that many lost "
+                                      "parts can be rebuilt."),
+    sign_key: Path | None = typer.Option(None, "--sign-key", help="Sign the bundle with this key (`bundler keygen`)."),
 ) -> None:
     """Resolve the ImageSetConfiguration and pull everything into one verified bundle."""
+    from .bundle.media import split_size as parse_split
+    from .cli_media import parse_percent
     from .export import ExportOptions, run_export
 
     opts = ExportOptions(config_path=config, bundle=output, authfile=authfile, ca_file=ca_file, workers=workers,
-                         split_size=parse_size(split_size) if split_size else None, dry_run=dry_run, keep_work=keep_work)
+                         split_size=parse_split(split_size), dry_run=dry_run, since=since,
+                         parity_percent=parse_percent(parity), sign_key=sign_key)
     result = run_export(opts, typer.echo, terminal_bars())
     if result.failed:
         raise typer.Exit(EXIT_PARTIAL)
@@ -85,19 +88,22 @@ def import_cmd(
     port: int = typer.Option(8443, "--port", help="Bootstrapped registry port."),
     data_dir: Path | None = typer.Option(None, "--data-dir", help="Bootstrapped registry data directory."),
     flavor: str = typer.Option("quay", "--flavor", help="Bootstrapped registry: quay, or distribution for labs."),
+    verify_key: list[Path] = VERIFY_KEY,
 ) -> None:
     """Verify the bundle while pushing it, byte-exact, and write what the install needs."""
+    from .bundle.signing import load_public_key
     from .importer import ImportOptions, run_import
 
+    keys = [load_public_key(k) for k in verify_key]
     if registry is None:
         from .quay.importer import import_with_bootstrap
 
         result = import_with_bootstrap(bundle, output, authfile=authfile, workers=workers, hostname=hostname,
                                        port=port, data_dir=data_dir, flavor=flavor, say=typer.echo,
-                                       bars=terminal_bars())
+                                       bars=terminal_bars(), verify_keys=keys)
     else:
         opts = ImportOptions(bundle=bundle, registry=registry, outdir=output, authfile=authfile, ca_file=ca_file,
-                             workers=workers)
+                             workers=workers, verify_keys=keys)
         result = run_import(opts, typer.echo, terminal_bars())
     if result.failed:
         raise typer.Exit(EXIT_PARTIAL)
@@ -105,11 +111,17 @@ def import_cmd(
 
 @app.command("verify")
 @user_errors
-def verify_cmd(bundle: Path = typer.Argument(..., help="The bundle to check.")) -> None:
-    """Check every part against BUNDLE.sha256 and every blob against its digest."""
-    from .importer import verify_bundle
+def verify_cmd(
+    bundle: Path = typer.Argument(..., help="The bundle to check."),
+    verify_key: list[Path] = VERIFY_KEY,
+    repair: bool = typer.Option(False, "--repair", help="Rebuild lost or damaged parts from the parity parts and "
+                                "write them back."),
+) -> None:
+    """Check the signature, every part against its sha256 and every blob against its digest."""
+    from .bundle.signing import load_public_key
+    from .verify import verify_bundle
 
-    verify_bundle(bundle, typer.echo)
+    verify_bundle(bundle, [load_public_key(k) for k in verify_key], repair, typer.echo, terminal_bars())
 
 
 @app.command("inspect")
@@ -118,27 +130,25 @@ def inspect_cmd(
     bundle: Path = typer.Argument(..., help="The bundle to list."),
     as_json: bool = typer.Option(False, "--json", help="Print the bundle's metadata document as JSON."),
 ) -> None:
-    """List the images in a bundle (kind, source, digest, size) and totals; reads only its front."""
-    reader = ArchiveReader(bundle, FRONT_FILES)
-    reader.close()
-    if as_json:
-        typer.echo(json.dumps(json.loads(reader.front[METADATA_FILE]), indent=2))
-        return
-    meta = BundleMetadata.from_bytes(reader.front[METADATA_FILE], str(bundle))
-    typer.echo(f"Bundle {bundle}: created {meta.created} by bundler {meta.bundler_version}")
-    typer.echo(f"{'KIND':<18} {'SIZE':>10}  {'DIGEST':<19}  SOURCE")
-    for img in meta.images:
-        typer.echo(f"{img.kind:<18} {human(img.size):>10}  {img.digest[:19]}  {img.source}")
-    typer.echo(f"{len(meta.images)} images, {meta.blobs} unique blobs, {human(meta.blob_bytes)}; "
-               f"{len(reader.parts)} part(s), {human(reader.total_bytes)} on disk")
-    for ref, error in sorted(meta.failed.items()):
-        typer.echo(f"MISSING (failed at export): {ref}: {error}")
+    """List the images in a bundle (kind, source, digest, size), totals, the base it needs; reads only its front."""
+    from .cli_media import inspect_bundle
+
+    inspect_bundle(bundle, as_json, typer.echo)
 
 
 def _add_quay() -> None:
     from .quay.cli import quay_app
 
     app.add_typer(quay_app, name="quay")
+
+
+def _add_media() -> None:
+    from .cli_media import add_commands
+
+    add_commands(app)
+
+
+_add_media()
 
 
 _add_quay()

@@ -40,11 +40,12 @@ def stage_bootstrap_images(source: BundleSource, layout_dir: Path) -> dict[str, 
 
 def import_with_bootstrap(bundle: Path, outdir: Path, *, authfile: Path | None, workers: int, hostname: str | None,
                           port: int, data_dir: Path | None, flavor: str, say: Printer = print,
-                          bars: BarFactory = no_bars) -> ImportResult:
+                          bars: BarFactory = no_bars, verify_keys: list[Any] | None = None) -> ImportResult:
     from .. import quay
+    from ..verify import open_checked
 
     data_dir = data_dir or default_data_dir()
-    source = BundleSource.open(bundle)
+    source, signed = open_checked(bundle, verify_keys or [])
     meta = source.metadata
     staging = data_dir / "images"
     roles = stage_bootstrap_images(source, staging)
@@ -67,7 +68,7 @@ def import_with_bootstrap(bundle: Path, outdir: Path, *, authfile: Path | None, 
     shutil.rmtree(staging, ignore_errors=True)
     opts = ImportOptions(bundle=bundle, registry=mirror.host, outdir=outdir, authfile=None, ca_file=mirror.ca_file,
                          workers=workers, credentials=Credentials(mirror.username, mirror.password))
-    result = run_import(opts, say, bars, source=source)
+    result = run_import(opts, say, bars, source=source, signed=signed)
     entries = mirror.auth_entries()
     if mirror.robots:  # the cluster pulls with the robots (one per organization), never the admin's password
         entries = {k: v for k, v in entries.items() if k != mirror.host}

@@ -178,7 +178,7 @@ class RegistryClient:
         **kw: Any,
     ) -> requests.Response:
         """An authenticated request to ``/v2/...``; answers a 401 challenge once."""
-        scopes = (f"repository:{repo}:{actions}", *extra_scopes) if repo else ()
+        scopes = ((f"repository:{repo}:{actions}",) if repo else ()) + tuple(extra_scopes)
         if scopes and not self._pinged:
             self._learn_challenge()
         url = path if path.startswith("http") else self.base + path
