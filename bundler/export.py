@@ -21,7 +21,7 @@ from .auth import AuthStore
 from .bundle import BundleDestination, BundleMetadata, checksum_path
 from .bundle.diff import BaseContent, load_base
 from .bundle.names import cache_dir
-from .bundle.writer import BundleWriter, Finish
+from .bundle.writer import BundleWriter, Finish, resumable
 from .content import plan_all
 from .engine import CopyEngine, CopyResult, ImageJob, Resolution, resolve
 from .errors import BundlerError, DiskError
@@ -175,17 +175,13 @@ def _copy_and_commit(opts: ExportOptions, source: OverlaySource, res: Resolution
     boot_refs = {str(img.pinned) for img in images if img.kind == "bootstrap"}
     first, rest = split_resolution(res, boot_refs)
     first_blobs = set(first.needs) - in_base
-    writer = BundleWriter(opts.bundle, opts.split_size, opts.zstd_level, first_blobs,
-                          spool_limit=0)
-    todo = sum(max(n.size, 0) for d, n in res.needs.items() if d not in in_base and not writer.has_blob(d))
-    parity = todo * opts.parity_percent / 100 + (opts.split_size or 0) * (1 if opts.parity_percent else 0)
-    try:
-        spare = check_free_space(opts.bundle, int(todo * 1.01 + parity))
-    except DiskError as exc:
-        writer.abort(exc)
-        raise
+    held = {e.digest for e in resumable(opts.bundle, opts.split_size, opts.zstd_level, first_blobs)}
+    todo = sum(max(n.size, 0) for d, n in res.needs.items() if d not in in_base and d not in held)
+    parity = (todo + sum(max(n.size, 0) for d, n in res.needs.items() if d in held)) * opts.parity_percent / 100
+    spare = check_free_space(opts.bundle, int(todo * 1.01 + parity + (opts.split_size or 0) * bool(parity)))
     cached = cache_dir(opts.bundle)
-    writer.sink.spool_limit = max(0, min(spare, TEMP_BUDGET - (CappedLayout(cached, 0).used if cached.exists() else 0)))
+    spool = max(0, min(spare, TEMP_BUDGET - (CappedLayout(cached, 0).used if cached.exists() else 0)))
+    writer = BundleWriter(opts.bundle, opts.split_size, opts.zstd_level, first_blobs, spool_limit=spool)
     finish = Finish(opts.parity_percent, _signing(signer, result) if signer is not None else None)
     dest = BundleDestination(writer, in_base, finish)
     pull = bars("pull", todo)

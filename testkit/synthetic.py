@@ -571,10 +571,12 @@ def build_upstream(
 
     small = max(1024, layer_size // 8)
     lst, _ = push_multiarch(client, COMPONENT_REPO, None,
-                            {a: _component_files(LIST_COMPONENT, cv.get(LIST_COMPONENT, version), a, small, seed) for a in ("amd64", "arm64", "ppc64le")},
+                            {a: _component_files(LIST_COMPONENT, cv.get(LIST_COMPONENT, version), a, small, seed)
+                             for a in ("amd64", "arm64", "ppc64le")},
                             base_layers=bases, labels=labels(LIST_COMPONENT), stats=stats)
     idx, _ = push_multiarch(client, COMPONENT_REPO, None,
-                            {a: _component_files(INDEX_COMPONENT, cv.get(INDEX_COMPONENT, version), a, small, seed) for a in ("amd64", "arm64")},
+                            {a: _component_files(INDEX_COMPONENT, cv.get(INDEX_COMPONENT, version), a, small, seed)
+                             for a in ("amd64", "arm64")},
                             base_layers=bases, labels=labels(INDEX_COMPONENT), oci=True, stats=stats)
     refs[LIST_COMPONENT] = f"{host}/{COMPONENT_REPO}@{lst.digest}"
     refs[INDEX_COMPONENT] = f"{host}/{COMPONENT_REPO}@{idx.digest}"

@@ -136,6 +136,7 @@ class BlobSink:
         self._cond = threading.Condition()
         self._queue: list[Pending] = []
         self._closing = False
+        self._stopping = False
         self._error: BaseException | None = None
         self._ids = itertools.count()
         self._thread = threading.Thread(target=self._write_loop, name="bundle-writer", daemon=True)
@@ -230,13 +231,16 @@ class BlobSink:
 
     # -- the writer's side -----------------------------------------------------------------------
     def _pick(self) -> Pending | None:
-        """A complete blob first (registration order), else the download furthest along."""
+        """A complete blob first (registration order), else the download furthest along. Stopping, only
+        complete blobs are still written (a re-run keeps them)."""
         while True:
-            if self._error is not None:
+            if self._error is not None and not self._stopping:
                 raise _Stop()
             for p in self._queue:
                 if p.complete:
                     return p
+            if self._stopping:
+                return None
             if self._queue:
                 return max(self._queue, key=lambda p: p.held)
             if self._closing:
@@ -262,7 +266,7 @@ class BlobSink:
     def _next_segment(self, p: Pending) -> bytes | None:
         with self._cond:
             while not p.segments and not p.complete and not p.failed:
-                if self._error is not None:
+                if self._error is not None and not self._stopping:
                     raise _Stop()
                 self._cond.wait()
             if p.failed:
@@ -343,7 +347,9 @@ class BlobSink:
             raise self._error
 
     def abort(self, exc: BaseException) -> None:
+        """Stop: blobs complete in memory or spool are still written, the rest dropped."""
         with self._cond:
+            self._stopping = self.disk.error is None
             self._error = self._error or exc
             self._cond.notify_all()
         self._thread.join()

@@ -48,7 +48,6 @@ def usable(entries: list[JournalEntry], on_disk: int, first: set[str]) -> list[J
     """The journaled blobs a resumed run keeps: those the parts on disk hold, and when a blob that must
     come first (a bootstrap image's) is not among them, only what precedes the first other blob."""
     kept = [e for e in entries if e.end <= on_disk]
-    kept = kept[:next((i for i, e in enumerate(kept) if e.end > on_disk), len(kept))]
     if first - {e.digest for e in kept}:
         cut = next((i for i, e in enumerate(kept) if e.digest not in first), len(kept))
         kept = kept[:cut]
@@ -64,6 +63,12 @@ def remove_finished_files(bundle: Path) -> None:
             raise disk_error(exc, "the bundle", path) from exc
 
 
+def resumable(bundle: Path, split: int | None, level: int, first: set[str]) -> list[JournalEntry]:
+    """What an earlier run of the same export left that a new one keeps (nothing is changed on disk)."""
+    entries = load(names.journal_path(bundle), {"schema": 2, "split": split, "level": level})
+    return usable(entries, _contiguous_bytes(bundle, split), first) if entries else []
+
+
 class BundleWriter:
     def __init__(self, bundle: Path, split: int | None, level: int = 1, first: set[str] | None = None,
                  spool_limit: int = 1 << 30) -> None:
@@ -72,10 +77,8 @@ class BundleWriter:
         self.level = level
         settings = {"schema": 2, "split": split, "level": level}
         journal_file = names.journal_path(bundle)
-        entries = load(journal_file, settings)
+        kept = resumable(bundle, split, level, first or set())
         remove_finished_files(bundle)
-        on_disk = _contiguous_bytes(bundle, split)
-        kept = usable(entries, on_disk, first or set())
         self.parts = DataParts(bundle, split)
         self.parts.cut(kept[-1].end if kept else 0)
         self.journal = Journal(journal_file, settings, kept)
