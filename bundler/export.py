@@ -136,7 +136,11 @@ def run_export(opts: ExportOptions, say: Printer = print, bars: BarFactory = no_
         report_failures(result.failed, say)
         return result
     requested = {"path": str(opts.config_path), "imageSetConfiguration": cfg.raw}
-    _copy_and_commit(opts, source, res, images, requested, result, in_base, signer, say, bars, start)
+    try:
+        _copy_and_commit(opts, source, res, images, requested, result, in_base, signer, say, bars, start)
+    except DiskError:
+        shutil.rmtree(cache_dir(opts.bundle), ignore_errors=True)  # give the space back; the journal stays
+        raise
     result.seconds = time.monotonic() - start
     _wrote(opts, result, images, cache is not None and not result.failed, say)
     return result
