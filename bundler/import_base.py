@@ -29,6 +29,12 @@ class BaseLocations:
 
     def __init__(self, meta: BundleMetadata, registry: str) -> None:
         self.host, _ = split_target(registry)
+        base = meta.base or {}
+        if base.get("registry") and split_target(str(base["registry"]))[0] != self.host:
+            raise BundleError(f"this differential bundle was made against the inventory of {base['registry']} "
+                              f"({base.get('name')}), not of {self.host}",
+                              f"import it into {base['registry']}, or export a differential against an inventory "
+                              f"of {self.host} (`bundler inventory --registry {self.host}`)")
         kinds = meta.from_base
         self.manifests = {d: self._path(loc, meta, registry) for d, loc in kinds.get("manifests", {}).items()}
         self.blobs = {d: self._path(loc, meta, registry) for d, loc in kinds.get("blobs", {}).items()}

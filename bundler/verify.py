@@ -17,13 +17,15 @@ from .bundle.dataparts import hash_file
 from .bundle.names import is_parity_name
 from .bundle.parity import ParitySet
 from .bundle.receipt import Receipt
-from .bundle.signing import Signed, check_files, check_signature
+from .bundle.signing import Signed, check_files, check_front, check_signature
 from .errors import BundleError
 from .progress import BarFactory, Printer, human, no_bars
 
 
 def open_checked(bundle: Path, keys: list[Ed25519PublicKey]) -> tuple[BundleSource, Signed | None]:
     signed = check_signature(bundle, keys)
+    if signed is not None and bundle.is_file():
+        check_front(signed, bundle, hash_file(bundle))  # before a byte of it is parsed
     source = BundleSource.open(bundle)
     if signed is not None:
         reader = source.reader

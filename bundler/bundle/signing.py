@@ -166,14 +166,18 @@ def check_signature(bundle: Path, keys: list[Ed25519PublicKey]) -> Signed | None
     return Signed(signer, dict(doc_statement), bool(keys))
 
 
-def check_files(signed: Signed, bundle: Path, sums: dict[str, str], front_sha256: str | None,
-                front_files: dict[str, bytes], lost: set[str] | None = None) -> None:
-    """What can be checked before streaming: the front, its files, BUNDLE.sha256 and the parts' sizes
-    against the statement (``lost`` parts are read through parity and checked as they stream)."""
+def check_front(signed: Signed, bundle: Path, front_sha256: str | None) -> None:
     listed = signed.file(bundle.name)
     if listed is None or front_sha256 != listed["sha256"]:
         raise BundleError(f"the front {bundle.name} (metadata and manifests) was altered: its sha256 is not the signed one",
                           "take the bundle from the original media")
+
+
+def check_files(signed: Signed, bundle: Path, sums: dict[str, str], front_sha256: str | None,
+                front_files: dict[str, bytes], lost: set[str] | None = None) -> None:
+    """What can be checked before streaming: the front, its files, BUNDLE.sha256 and the parts' sizes
+    against the statement (``lost`` parts are read through parity and checked as they stream)."""
+    check_front(signed, bundle, front_sha256)
     for name, digest in (signed.statement.get("front") or {}).items():
         if hashlib.sha256(front_files.get(name, b"")).hexdigest() != digest:
             raise BundleError(f"{name} in {bundle.name} was altered: its sha256 is not the signed one")
