@@ -31,7 +31,7 @@ MEMORY_BUDGET = 128 << 20
 LIVE_WINDOW = 8 << 20
 SPOOL_READ = 1 << 20
 SYNC_BYTES = 256 << 20
-SYNC_SECONDS = 2.0
+SYNC_SECONDS = 1.0
 
 
 @dataclass
@@ -111,9 +111,14 @@ class DiskStage:
         self._last_sync = time.monotonic()
 
     def close(self) -> None:
+        """Write what is queued and sync; after a failure still journal the blobs that were written whole."""
         self._q.put(None)
         self._thread.join()
         if self.error is not None:
+            try:
+                self.sync()
+            except BaseException:  # noqa: S110 - the first error is the one to report
+                pass
             raise self.error
         self.sync()
 
