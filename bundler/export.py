@@ -176,16 +176,8 @@ def _copy_and_commit(opts: ExportOptions, source: OverlaySource, res: Resolution
                      say: Printer, bars: BarFactory, start: float) -> None:
     """Pull into the parts (bootstrap images first), describe what arrived, commit."""
     planning = time.monotonic() - start
-    boot_refs = {str(img.pinned) for img in images if img.kind == "bootstrap"}
-    first, rest = split_resolution(res, boot_refs)
-    first_blobs = set(first.needs) - in_base
-    held = {e.digest for e in resumable(opts.bundle, opts.split_size, opts.zstd_level, first_blobs)}
-    todo = sum(max(n.size, 0) for d, n in res.needs.items() if d not in in_base and d not in held)
-    parity = (todo + sum(max(n.size, 0) for d, n in res.needs.items() if d in held)) * opts.parity_percent / 100
-    spare = check_free_space(opts.bundle, int(todo * 1.01 + parity + (opts.split_size or 0) * bool(parity)))
-    cached = cache_dir(opts.bundle)
-    spool = max(0, min(spare, TEMP_BUDGET - (CappedLayout(cached, 0).used if cached.exists() else 0)))
-    writer = BundleWriter(opts.bundle, opts.split_size, opts.zstd_level, first_blobs, spool_limit=spool)
+    first, rest = split_resolution(res, {str(img.pinned) for img in images if img.kind == "bootstrap"})
+    writer, todo = _writer(opts, res, set(first.needs) - in_base, in_base)
     finish = Finish(opts.parity_percent, _signing(signer, result) if signer is not None else None)
     dest = BundleDestination(writer, in_base, finish)
     pull = bars("pull", todo)
@@ -207,9 +199,30 @@ def _copy_and_commit(opts: ExportOptions, source: OverlaySource, res: Resolution
     if result.base is not None:
         meta.base, meta.from_base = result.base.record(), result.base.locations(trees, in_base)
     dest.describe(meta, trees)
+    _commit(opts, dest, finish, todo, say, bars)
+    assert dest.committed is not None
+    result.blobs_total, result.bytes_total = meta.blobs, meta.blob_bytes
+    result.parts = [(opts.bundle, dest.committed.front.sha256), *((p.path, p.sha256) for p in dest.committed.parts)]
+
+
+def _writer(opts: ExportOptions, res: Resolution, first: set[str], in_base: set[str]) -> tuple[BundleWriter, int]:
+    """Check the free space against what is left to pull (and the parity to write), then open the writer
+    (continuing an earlier run's parts); returns it and the bytes to pull."""
+    held = {e.digest for e in resumable(opts.bundle, opts.split_size, opts.zstd_level, first)}
+    sizes = {d: max(n.size, 0) for d, n in res.needs.items() if d not in in_base}
+    todo = sum(size for d, size in sizes.items() if d not in held)
+    parity = sum(sizes.values()) * opts.parity_percent / 100 + (opts.split_size or 0) * bool(opts.parity_percent)
+    spare = check_free_space(opts.bundle, int(todo * 1.01 + parity))
+    cached = cache_dir(opts.bundle)
+    spool = max(0, min(spare, TEMP_BUDGET - (CappedLayout(cached, 0).used if cached.exists() else 0)))
+    return BundleWriter(opts.bundle, opts.split_size, opts.zstd_level, first, spool_limit=spool), todo
+
+
+def _commit(opts: ExportOptions, dest: BundleDestination, finish: Finish, size: int, say: Printer,
+            bars: BarFactory) -> None:
     say(f"Writing the front of {opts.bundle}" + (f" and {opts.parity_percent:g}% parity" if opts.parity_percent else "")
         + " ...")
-    bar = bars("parity", 0) if opts.parity_percent else None
+    bar = bars("parity", size) if opts.parity_percent else None
     finish.on_parity = bar.update if bar is not None else None
     try:
         dest.commit()
@@ -219,10 +232,6 @@ def _copy_and_commit(opts: ExportOptions, source: OverlaySource, res: Resolution
     finally:
         if bar is not None:
             bar.close()
-    assert dest.committed is not None
-    result.blobs_total, result.bytes_total = meta.blobs, meta.blob_bytes
-    front = dest.committed.front
-    result.parts = [(opts.bundle, front.sha256), *((p.path, p.sha256) for p in dest.committed.parts)]
 
 
 def _pull(source: OverlaySource, dest: BundleDestination, first: Resolution, rest: Resolution, workers: int,

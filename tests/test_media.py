@@ -215,7 +215,7 @@ def test_a_z_stream_differential_is_small_and_says_its_base(world: dict) -> None
     assert ratio <= 0.30
     code, out = cli("inspect", world["d"])
     assert code == 0 and "DIFFERENTIAL: needs the bundle a.tar.zst" in out
-    assert f"images" in out and world["b_up"].release in out  # the front still describes everything
+    assert "images" in out and world["b_up"].release in out  # the front still describes everything
 
 
 def test_differential_without_its_base_is_refused_before_pushing(world: dict, mirror: dict, tmp_path: Path) -> None:

@@ -135,10 +135,7 @@ class BundleMetadata:
                 blobs=int(doc.get("blobs") or 0), blob_bytes=int(doc.get("bytes") or 0),
                 created=str(doc.get("created") or ""), bundler_version=str(doc.get("bundlerVersion") or ""),
                 schema_version=int(doc.get("schemaVersion", 1)),
-                parts=[dict(p) for p in doc.get("parts") or []],
-                split=int(doc["split"]) if doc.get("split") else None,
-                base=dict(doc["base"]) if doc.get("base") else None,
-                from_base={k: dict(v) for k, v in (doc.get("fromBase") or {}).items()},
+                **_schema2(doc),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise BundleError(f"{where}: {METADATA_FILE} is malformed: {exc}") from exc
@@ -150,3 +147,11 @@ class BundleMetadata:
         except ValueError as exc:
             raise BundleError(f"{where}: {METADATA_FILE} is not JSON: {exc}") from exc
         return cls.from_json(doc, where)
+
+
+def _schema2(doc: dict[str, Any]) -> dict[str, Any]:
+    """The fields schema 2 added (absent from schema-1 documents)."""
+    return {"parts": [dict(p) for p in doc.get("parts") or []],
+            "split": int(doc["split"]) if doc.get("split") else None,
+            "base": dict(doc["base"]) if doc.get("base") else None,
+            "from_base": {k: dict(v) for k, v in (doc.get("fromBase") or {}).items()}}
