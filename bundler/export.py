@@ -20,6 +20,7 @@ from . import config
 from .auth import AuthStore
 from .bundle import BundleDestination, BundleMetadata, checksum_path
 from .bundle.diff import BaseContent, load_base
+from .bundle.media import MEDIUM_RESERVE
 from .bundle.names import cache_dir
 from .bundle.writer import BundleWriter, Finish, resumable
 from .content import plan_all
@@ -149,10 +150,14 @@ def run_export(opts: ExportOptions, say: Printer = print, bars: BarFactory = no_
 def _wrote(opts: ExportOptions, result: ExportResult, images: list[PlannedImage], clean_cache: bool,
            say: Printer) -> None:
     size = sum(p.stat().st_size for p, _ in result.parts)
+    front = opts.bundle.stat().st_size
     carried = len(images) - len([i for i in images if str(i.pinned) in result.failed])
-    say(f"Wrote {opts.bundle} and {len(result.parts) - 1} part(s), {human(size)}, and "
-        f"{checksum_path(opts.bundle).name} in {result.seconds:.1f}s: {carried} images, "
+    say(f"Wrote {opts.bundle} (the front, {human(front)}) and {len(result.parts) - 1} data part(s), {human(size)} "
+        f"in all, and {checksum_path(opts.bundle).name} in {result.seconds:.1f}s: {carried} images, "
         f"{result.blobs_total} blobs ({human(result.bytes_total)}).")
+    if opts.split_size and front > MEDIUM_RESERVE:
+        say(f"note: the front is larger than the {human(MEDIUM_RESERVE)} a medium preset leaves beside part 000: "
+            f"carry {opts.bundle.name} on a medium of its own")
     if result.fingerprint:
         say(f"Signed with key {result.fingerprint}.")
     if result.failed:

@@ -35,9 +35,11 @@ def _chunks(data: bytes, size: int = 64 << 10) -> Iterator[bytes]:
 
 
 def _blobs(n: int, size: int, seed: int = 0) -> dict[str, bytes]:
+    """Incompressible blobs; every other one starts like gzip (a layer: stored, not compressed again)."""
     out = {}
     for i in range(n):
-        data = hashlib.sha256(f"{seed}/{i}".encode()).digest() + os.urandom(size - 32 + i)  # incompressible
+        magic = b"\x1f\x8b" if i % 2 else b""
+        data = magic + hashlib.sha256(f"{seed}/{i}".encode()).digest() + os.urandom(size - 32 + i)
         out[_digest(data)] = data
     return out
 

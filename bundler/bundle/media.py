@@ -36,6 +36,8 @@ PRESETS: dict[str, int] = {
     "bd25": 23610 * MIB,
     "bd50": 47475 * MIB,
 }
+MEDIUM_RESERVE = 64 * MIB
+"""What every preset leaves on a medium beside one data part: filesystem, front, checksums, signature."""
 MIN_SPLIT = 64 << 10
 """Smaller parts than this would be mostly headers and checksums (tests use a few hundred KiB)."""
 

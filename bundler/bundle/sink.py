@@ -25,9 +25,9 @@ import zstandard
 from ..errors import disk_error
 from .dataparts import DataParts
 from .journal import Journal, JournalEntry
-from .tarstream import blob_member, header, padding
+from .tarstream import MemberFrame, blob_member
 
-MEMORY_BUDGET = 128 << 20
+MEMORY_BUDGET = 64 << 20
 LIVE_WINDOW = 8 << 20
 SPOOL_READ = 1 << 20
 SYNC_BYTES = 256 << 20
@@ -72,7 +72,7 @@ class DiskStage:
         self.parts = parts
         self.journal = journal
         self.error: BaseException | None = None
-        self._q: queue.Queue[bytes | JournalEntry | int | None] = queue.Queue(maxsize=32)
+        self._q: queue.Queue[bytes | JournalEntry | int | None] = queue.Queue(maxsize=16)
         self._since_sync = 0
         self._last_sync = time.monotonic()
         self._thread = threading.Thread(target=self._run, name="bundle-disk", daemon=True)
@@ -305,14 +305,15 @@ class BlobSink:
 
     def _write_blob(self, p: Pending) -> None:
         start = self.offset
-        hdr = header(blob_member(p.digest), p.size)
-        cobj = self._cctx.compressobj(size=len(hdr) + p.size + len(padding(p.size)))
-        self._emit(cobj.compress(hdr))
+        frame: MemberFrame | None = None
         written = 0
         try:
             while (data := self._next_segment(p)) is not None:
+                if frame is None:
+                    frame = MemberFrame(self._cctx, blob_member(p.digest), p.size, data)
+                    self._emit(frame.start())
                 written += len(data)
-                self._emit(cobj.compress(data))
+                self._emit(frame.feed(data))
         except _Failed:
             self.disk.put(start)  # cut the half-written member back out of the parts
             self.offset = start
@@ -321,7 +322,10 @@ class BlobSink:
                 self._release(p)
                 self._cond.notify_all()
             return
-        self._emit(cobj.compress(padding(p.size)) + cobj.flush(zstandard.COMPRESSOBJ_FLUSH_FINISH))
+        if frame is None:  # an empty blob
+            frame = MemberFrame(self._cctx, blob_member(p.digest), p.size, b"")
+            self._emit(frame.start())
+        self._emit(frame.finish())
         self.disk.put(JournalEntry(p.digest, written, self.offset))
         with self._cond:
             self._queue.remove(p)
