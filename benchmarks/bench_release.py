@@ -27,16 +27,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from floor import DiskWatch, export_floor, import_floor
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # testkit/ lives beside bundler/, outside the wheel
 
-from bundler.auth import AuthStore
-from bundler.bundle.parts import parse_size
-from bundler.engine import ImageJob, resolve
-from bundler.oci import parse
-from bundler.registry import RegistryPool
-from bundler.transport.registry import RegistrySource
-from testkit.registry import RegistryServer
-from testkit.synthetic import build_upstream
+from floor import DiskWatch, export_floor, import_floor  # noqa: E402
+
+from bundler.auth import AuthStore  # noqa: E402
+from bundler.bundle.parts import parse_size  # noqa: E402
+from bundler.engine import ImageJob, resolve  # noqa: E402
+from bundler.oci import parse  # noqa: E402
+from bundler.registry import RegistryPool  # noqa: E402
+from bundler.transport.registry import RegistrySource  # noqa: E402
+from testkit.registry import RegistryServer  # noqa: E402
+from testkit.synthetic import build_upstream  # noqa: E402
 
 ACCESS_LOG = {"log": {"level": "warn", "accesslog": {"disabled": False}, "formatter": "text"}}
 

@@ -1,6 +1,10 @@
-"""ImageSetConfiguration (oc-mirror's ``mirror.openshift.io/v2alpha1``) -> typed settings.
+"""oc-mirror's ImageSetConfiguration and DeleteImageSetConfiguration (``mirror.openshift.io/v2alpha1``, and
+``v1alpha2`` with oc-mirror v1's semantics where they differ) -> typed settings.
 
-Errors name the file, the line and the field; fields bundler does not support are warnings.
+Every field oc-mirror knows is read (bundler/isc/); errors name the file, the line and the field; a field
+bundler cannot apply (yet) is a warning saying what to do instead (bundler/isc/support.py), never silently
+ignored. A load that fails raises ConfigLoadError, whose ``warnings`` the caller prints before the error.
+Field table: /work/notes/config.md and docs/usage.md.
 """
 
 from __future__ import annotations
@@ -12,9 +16,41 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError
-from .oci.reference import Reference, parse
+from .isc.images import read_additional, read_blocked, read_helm, read_samples
+from .isc.operators import read_operators
+from .isc.platform import read_platform
+from .isc.reader import ConfigLoadError, Reader
+from .isc.settings import (
+    LAYOUT_REGISTRY,
+    AdditionalImage,
+    BlockedImage,
+    CatalogSourceTemplate,
+    CatalogSpec,
+    ChannelSpec,
+    HelmChart,
+    HelmRepository,
+    HelmSpec,
+    LayoutRef,
+    PackageSpec,
+    Platform,
+    PlatformSpec,
+    ReleaseChannel,
+    SamplesSpec,
+    StorageConfig,
+)
+from .isc.support import not_applicable, pending
+from .oci.reference import Reference
+
+__all__ = [
+    "API_VERSIONS", "LAYOUT_REGISTRY", "AdditionalImage", "BlockedImage", "BootstrapSpec", "CatalogSourceTemplate",
+    "CatalogSpec", "ChannelSpec", "ConfigError", "ConfigLoadError", "DeleteImageSetConfig", "HelmChart", "HelmRepository",
+    "HelmSpec", "ImageSetConfig", "LayoutRef", "PackageSpec", "Platform", "PlatformSpec", "ReleaseChannel",
+    "SamplesSpec", "StorageConfig", "load", "load_delete", "loads", "loads_delete",
+]
 
 API_VERSIONS = ("mirror.openshift.io/v2alpha1", "mirror.openshift.io/v1alpha2")
+ISC, DISC = "ImageSetConfiguration", "DeleteImageSetConfiguration"
+GIB = 1024 ** 3  # oc-mirror's archiveSize unit (archive/const.go segMultiplier)
 
 # What `bootstrap: true` carries: Quay in its SQLite mode (as mirror-registry 2.x) needs no database
 # image. `bootstrap: {images: {postgres: ...}}` adds one; `flavor: distribution` carries Docker Distribution.
@@ -26,37 +62,6 @@ DEFAULT_DISTRIBUTION = {"registry": "docker.io/library/registry:2.8.3"}
 
 
 @dataclass
-class ChannelSpec:
-    name: str
-    min_version: str | None = None
-    max_version: str | None = None
-
-
-@dataclass
-class PackageSpec:
-    name: str
-    channels: list[ChannelSpec] = field(default_factory=list)
-    min_version: str | None = None
-    max_version: str | None = None
-
-
-@dataclass
-class CatalogSpec:
-    catalog: Reference
-    full: bool = False
-    packages: list[PackageSpec] = field(default_factory=list)
-    target_name: str | None = None
-
-
-@dataclass
-class SamplesSpec:
-    from_release: bool = False
-    images: list[Reference] = field(default_factory=list)
-    images_file: Path | None = None
-    skip: list[str] = field(default_factory=list)
-
-
-@dataclass
 class BootstrapSpec:
     enabled: bool = False
     flavor: str = "quay"
@@ -65,7 +70,9 @@ class BootstrapSpec:
 
 @dataclass
 class ImageSetConfig:
-    """What to carry, as the admin wrote it."""
+    """What to carry, as the admin wrote it. ``releases``, ``additional_images`` (registry references),
+    ``operators``, ``samples`` and ``bootstrap`` are what the planners read today; ``platform``,
+    ``additional``, ``blocked_images``, ``helm``, ``archive_size_gib`` hold every other field."""
 
     path: Path
     releases: list[Reference] = field(default_factory=list)
@@ -75,210 +82,209 @@ class ImageSetConfig:
     bootstrap: BootstrapSpec = field(default_factory=BootstrapSpec)
     warnings: list[str] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)
+    api_version: str = API_VERSIONS[0]
+    platform: PlatformSpec = field(default_factory=PlatformSpec)
+    additional: list[AdditionalImage] = field(default_factory=list)
+    blocked_images: list[BlockedImage] = field(default_factory=list)
+    helm: HelmSpec = field(default_factory=HelmSpec)
+    archive_size_gib: int | None = None
+    storage_config: StorageConfig | None = None
+
+    @property
+    def archive_size(self) -> int | None:
+        """``archiveSize`` in bytes (oc-mirror counts GiB: 1024**3), or None."""
+        return self.archive_size_gib * GIB if self.archive_size_gib else None
+
+    def carried_today(self) -> bool:
+        """Whether the planners have anything to carry (content named only by pending fields does not count)."""
+        samples = self.samples is not None and bool(self.samples.from_release or self.samples.images
+                                                    or self.samples.images_file)
+        return bool(self.releases or self.additional_images or samples
+                    or any(c.layout is None for c in self.operators))
 
 
-class _Lines:
-    """Line numbers of YAML nodes by field path, for error messages."""
+@dataclass
+class DeleteImageSetConfig:
+    """What to delete from a mirror (oc-mirror's two-phase delete). Catalog images themselves are never
+    deleted (oc-mirror skips them: operator/common.go); only what the filter selects in them."""
 
-    def __init__(self, text: str) -> None:
-        self.lines: dict[str, int] = {}
-        try:
-            node = yaml.compose(text)
-        except yaml.YAMLError:
-            node = None
-        if node is not None:
-            self._walk(node, "")
+    path: Path
+    platform: PlatformSpec = field(default_factory=PlatformSpec)
+    operators: list[CatalogSpec] = field(default_factory=list)
+    additional: list[AdditionalImage] = field(default_factory=list)
+    helm: HelmSpec = field(default_factory=HelmSpec)
+    samples: SamplesSpec | None = None
+    warnings: list[str] = field(default_factory=list)
+    raw: dict[str, Any] = field(default_factory=dict)
+    api_version: str = API_VERSIONS[0]
 
-    def _walk(self, node: yaml.Node, path: str) -> None:
-        self.lines[path] = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                key = str(k.value)
-                sub = f"{path}.{key}" if path else key
-                self.lines[sub] = k.start_mark.line + 1
-                self._walk(v, sub)
-                self.lines[sub] = k.start_mark.line + 1
-        elif isinstance(node, yaml.SequenceNode):
-            for i, v in enumerate(node.value):
-                self._walk(v, f"{path}[{i}]")
-
-    def at(self, path: str) -> int | None:
-        return self.lines.get(path)
+    @property
+    def additional_images(self) -> list[Reference]:
+        return [a.image for a in self.additional if a.image is not None]
 
 
-class _Reader:
-    def __init__(self, path: Path, text: str) -> None:
-        self.path = path
-        self.lines = _Lines(text)
-        self.warnings: list[str] = []
+# -- loading ---------------------------------------------------------------------------------------
 
-    def error(self, fpath: str, message: str) -> ConfigError:
-        line = self.lines.at(fpath)
-        where = f"{self.path} line {line}" if line else str(self.path)
-        return ConfigError(f"{where}: {fpath}: {message}")
-
-    def warn(self, fpath: str, message: str) -> None:
-        line = self.lines.at(fpath)
-        where = f"{self.path} line {line}" if line else str(self.path)
-        self.warnings.append(f"{where}: {fpath}: {message}")
-
-    def mapping(self, value: Any, fpath: str) -> dict[str, Any]:
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            raise self.error(fpath, "must be a mapping")
-        return value
-
-    def seq(self, value: Any, fpath: str) -> list[Any]:
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            raise self.error(fpath, "must be a list")
-        return value
-
-    def string(self, value: Any, fpath: str, required: bool = True) -> str | None:
-        if value is None and not required:
-            return None
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = str(value)
-        if not isinstance(value, str) or not value.strip():
-            raise self.error(fpath, "must be a non-empty string")
-        return value.strip()
-
-    def ref(self, value: Any, fpath: str) -> Reference:
-        text = self.string(value, fpath)
-        assert text is not None
-        try:
-            return parse(text)
-        except ConfigError as exc:
-            raise self.error(fpath, exc.message) from exc
-
-    def only(self, doc: dict[str, Any], fpath: str, known: set[str]) -> None:
-        for key in doc:
-            if key not in known:
-                sub = f"{fpath}.{key}" if fpath else key
-                self.warn(sub, "is not supported by bundler and is ignored")
-
-
-def load(path: str | Path) -> ImageSetConfig:
-    """Read and validate an ImageSetConfiguration file."""
+def load(path: str | Path, *, require_content: bool = True) -> ImageSetConfig:
+    """Read and validate an ImageSetConfiguration file. With ``require_content`` a configuration whose
+    content bundler cannot carry yet is an error (its warnings say why)."""
     p = Path(path)
+    return loads(_read(p, ISC), p, require_content=require_content)
+
+
+def load_delete(path: str | Path) -> DeleteImageSetConfig:
+    """Read and validate a DeleteImageSetConfiguration file."""
+    p = Path(path)
+    return loads_delete(_read(p, DISC), p)
+
+
+def loads(text: str, path: Path = Path("<imageset>"), *, require_content: bool = True) -> ImageSetConfig:
+    r, doc = _document(text, path, ISC)
+    top = r.fields(doc, "", ("kind", "apiVersion", "mirror", "archiveSize", "storageConfig", "bootstrap"),
+                   extra={"delete": f"is not allowed in an {ISC} (it belongs in a {DISC}, for bundler delete)"})
+    if "mirror" not in top:
+        raise r.error("mirror", "is missing: an ImageSetConfiguration lists what to carry under mirror:")
+    mirror = r.fields(top["mirror"], "mirror", ("platform", "operators", "additionalImages", "helm",
+                                                "blockedImages", "samples"))
+    if not any(mirror.values()):
+        raise r.error("mirror", "is empty: nothing to carry")
+    cfg = ImageSetConfig(path=path, raw=doc, api_version=str(top["apiVersion"]), warnings=r.warnings)
+    _content(r, cfg, mirror, "mirror")
+    cfg.blocked_images = read_blocked(r, mirror.get("blockedImages"), "mirror.blockedImages")
+    cfg.archive_size_gib = _archive_size(r, top.get("archiveSize"))
+    if "storageConfig" in top:
+        cfg.storage_config = _storage(r, top["storageConfig"], "storageConfig")
+    cfg.bootstrap = _bootstrap(r, top.get("bootstrap"), "bootstrap")
+    if require_content and not cfg.carried_today():
+        raise r.error("mirror", "names nothing bundler can carry yet (see the warnings above)",
+                      "name a release (platform.release), operator catalog in a registry, sample or additional image")
+    return cfg
+
+
+def loads_delete(text: str, path: Path = Path("<delete-imageset>")) -> DeleteImageSetConfig:
+    r, doc = _document(text, path, DISC)
+    top = r.fields(doc, "", ("kind", "apiVersion", "delete"),
+                   extra={"mirror": f"is not allowed in a {DISC} (it belongs in an {ISC}); list what to delete "
+                                    "under delete:"})
+    if "delete" not in top:
+        raise r.error("delete", f"is missing: a {DISC} lists what to delete under delete:")
+    section = r.fields(top["delete"], "delete", ("platform", "operators", "additionalImages", "helm", "samples"))
+    if not any(section.values()):
+        raise r.error("delete", "is empty: nothing to delete")
+    cfg = DeleteImageSetConfig(path=path, raw=doc, api_version=str(top["apiVersion"]), warnings=r.warnings)
+    _content(r, cfg, section, "delete")
+    if cfg.samples is not None:
+        not_applicable(r, "delete.samples", "delete.samples")
+    return cfg
+
+
+def _content(r: Reader, cfg: ImageSetConfig | DeleteImageSetConfig, section: dict[str, Any], where: str) -> None:
+    """The sections an ImageSetConfiguration's mirror: and a DeleteImageSetConfiguration's delete: share."""
+    cfg.platform = read_platform(r, section.get("platform"), f"{where}.platform")
+    cfg.operators = read_operators(r, section.get("operators"), f"{where}.operators")
+    cfg.additional = read_additional(r, section.get("additionalImages"), f"{where}.additionalImages")
+    cfg.helm = read_helm(r, section.get("helm"), f"{where}.helm")
+    if section.get("samples") is not None:
+        cfg.samples = read_samples(r, section["samples"], f"{where}.samples")
+    if isinstance(cfg, ImageSetConfig):
+        cfg.releases = [ref for ref in [cfg.platform.release, *cfg.platform.releases] if ref is not None]
+        cfg.additional_images = [a.image for a in cfg.additional if a.image is not None]
+
+
+def _read(p: Path, kind: str) -> str:
     try:
-        text = p.read_text()
+        return p.read_text()
     except FileNotFoundError:
-        raise ConfigError(f"ImageSetConfiguration {p} does not exist") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read ImageSetConfiguration {p}: {exc.strerror}") from exc
-    return loads(text, p)
+        raise ConfigLoadError(f"{kind} {p} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigLoadError(f"cannot read {kind} {p}: {getattr(exc, 'strerror', None) or exc}") from None
 
 
-def loads(text: str, path: Path = Path("<imageset>")) -> ImageSetConfig:
+def _document(text: str, path: Path, kind: str) -> tuple[Reader, dict[str, Any]]:
+    """The one YAML document of the file, its kind and apiVersion checked."""
     try:
-        doc = yaml.safe_load(text)
+        nodes = [n for n in yaml.compose_all(text) if n is not None]
+        docs = [d for d in yaml.safe_load_all(text) if d is not None]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{path}{line}: not valid YAML: {problem}") from exc
-    r = _Reader(path, text)
-    if not isinstance(doc, dict):
-        raise ConfigError(f"{path}: not an ImageSetConfiguration (expected a YAML mapping)")
-    if doc.get("kind") != "ImageSetConfiguration":
-        raise r.error("kind", f"must be ImageSetConfiguration, not {doc.get('kind')!r}")
-    if doc.get("apiVersion") not in API_VERSIONS:
-        raise r.error("apiVersion", f"must be one of {', '.join(API_VERSIONS)}, not {doc.get('apiVersion')!r}")
-    r.only(doc, "", {"kind", "apiVersion", "mirror", "archiveSize", "storageConfig", "bootstrap"})
-    mirror = r.mapping(doc.get("mirror"), "mirror")
-    if not mirror:
-        raise r.error("mirror", "is missing or empty: nothing to carry")
-    r.only(mirror, "mirror", {"platform", "additionalImages", "operators", "samples", "blockedImages", "helm"})
-    cfg = ImageSetConfig(path=path, raw=doc)
-    platform = r.mapping(mirror.get("platform"), "mirror.platform")
-    r.only(platform, "mirror.platform", {"release", "releases", "graph", "architectures"})
-    if platform.get("release") is not None:
-        cfg.releases.append(r.ref(platform["release"], "mirror.platform.release"))
-    for i, rel in enumerate(r.seq(platform.get("releases"), "mirror.platform.releases")):
-        if isinstance(rel, dict):  # `- name: <pullspec>`, like additionalImages
-            cfg.releases.append(r.ref(rel.get("name"), f"mirror.platform.releases[{i}].name"))
-        else:
-            cfg.releases.append(r.ref(rel, f"mirror.platform.releases[{i}]"))
-    if platform.get("graph"):
-        r.warn("mirror.platform.graph", "the update graph image needs the internet; it is not built")
-    for i, item in enumerate(r.seq(mirror.get("additionalImages"), "mirror.additionalImages")):
-        fpath = f"mirror.additionalImages[{i}]"
-        item = r.mapping(item, fpath)
-        r.only(item, fpath, {"name"})
-        cfg.additional_images.append(r.ref(item.get("name"), f"{fpath}.name"))
-    for i, cat in enumerate(r.seq(mirror.get("operators"), "mirror.operators")):
-        cfg.operators.append(_catalog(r, cat, f"mirror.operators[{i}]"))
-    if mirror.get("samples") is not None:
-        cfg.samples = _samples(r, mirror["samples"], "mirror.samples")
-    for key in ("blockedImages", "helm"):
-        if mirror.get(key):
-            r.warn(f"mirror.{key}", "is not supported by bundler and is ignored")
-    cfg.bootstrap = _bootstrap(r, doc.get("bootstrap"), "bootstrap")
-    if not (cfg.releases or cfg.additional_images or cfg.operators or cfg.samples):
-        raise r.error("mirror", "names no release, operator catalog, sample or additional image")
-    cfg.warnings = r.warnings
-    return cfg
+        raise ConfigLoadError(f"{path}{line}: not valid YAML: {problem}") from None
+    if len(nodes) != 1 or not isinstance(docs[0], dict):
+        raise _shape_error(path, nodes, docs, kind)
+    r = Reader(path, nodes[0], delete=kind == DISC)
+    if r.lines.duplicates:
+        fpath, at = r.lines.duplicates[0]
+        raise ConfigLoadError(f"{path} line {at}: {fpath}: is given twice (oc-mirror refuses duplicate keys)")
+    doc = docs[0]
+    _check_kind(r, doc.get("kind"), kind)
+    api = doc.get("apiVersion")
+    if api not in API_VERSIONS:
+        hint = ("v1alpha1 is oc-mirror's format from before 4.10, which no oc-mirror reads any more; "
+                "rewrite the file as v2alpha1") if api == "mirror.openshift.io/v1alpha1" else None
+        raise r.error("apiVersion", f"must be one of {', '.join(API_VERSIONS)}, not {api!r}", hint)
+    r.api_version = str(api)
+    return r, doc
 
 
-def _catalog(r: _Reader, value: Any, fpath: str) -> CatalogSpec:
-    doc = r.mapping(value, fpath)
-    r.only(doc, fpath, {"catalog", "full", "packages", "targetCatalog", "targetTag"})
-    spec = CatalogSpec(catalog=r.ref(doc.get("catalog"), f"{fpath}.catalog"), full=bool(doc.get("full", False)))
-    spec.target_name = r.string(doc.get("targetCatalog"), f"{fpath}.targetCatalog", required=False)
-    for j, pkg in enumerate(r.seq(doc.get("packages"), f"{fpath}.packages")):
-        ppath = f"{fpath}.packages[{j}]"
-        pdoc = r.mapping(pkg, ppath)
-        r.only(pdoc, ppath, {"name", "channels", "minVersion", "maxVersion"})
-        ps = PackageSpec(
-            name=str(r.string(pdoc.get("name"), f"{ppath}.name")),
-            min_version=r.string(pdoc.get("minVersion"), f"{ppath}.minVersion", required=False),
-            max_version=r.string(pdoc.get("maxVersion"), f"{ppath}.maxVersion", required=False),
-        )
-        for k, ch in enumerate(r.seq(pdoc.get("channels"), f"{ppath}.channels")):
-            cpath = f"{ppath}.channels[{k}]"
-            cdoc = r.mapping(ch, cpath)
-            r.only(cdoc, cpath, {"name", "minVersion", "maxVersion"})
-            ps.channels.append(ChannelSpec(
-                name=str(r.string(cdoc.get("name"), f"{cpath}.name")),
-                min_version=r.string(cdoc.get("minVersion"), f"{cpath}.minVersion", required=False),
-                max_version=r.string(cdoc.get("maxVersion"), f"{cpath}.maxVersion", required=False),
-            ))
-        spec.packages.append(ps)
-    return spec
+def _shape_error(path: Path, nodes: list[yaml.Node], docs: list[Any], kind: str) -> ConfigLoadError:
+    if not nodes:
+        return ConfigLoadError(f"{path}: is empty, not an {kind}")
+    if len(nodes) > 1:
+        lines = ", ".join(str(n.start_mark.line + 1) for n in nodes)
+        return ConfigLoadError(f"{path}: holds {len(nodes)} YAML documents (at lines {lines}); a configuration is "
+                               "one document (oc-mirror silently reads only the first)",
+                               "put each configuration in a file of its own")
+    return ConfigLoadError(f"{path}: not an {kind} (expected a YAML mapping)")
 
 
-def _samples(r: _Reader, value: Any, fpath: str) -> SamplesSpec:
-    doc = r.mapping(value, fpath)
-    r.only(doc, fpath, {"fromRelease", "images", "imagesFile", "skip"})
-    spec = SamplesSpec(from_release=bool(doc.get("fromRelease", False)))
-    for i, img in enumerate(r.seq(doc.get("images"), f"{fpath}.images")):
-        if isinstance(img, dict):
-            img = img.get("name")
-        spec.images.append(r.ref(img, f"{fpath}.images[{i}]"))
-    if doc.get("imagesFile") is not None:
-        name = r.string(doc["imagesFile"], f"{fpath}.imagesFile")
-        assert name is not None
-        spec.images_file = (r.path.parent / name) if not Path(name).is_absolute() else Path(name)
-    spec.skip = [str(r.string(s, f"{fpath}.skip[{i}]")) for i, s in enumerate(r.seq(doc.get("skip"), f"{fpath}.skip"))]
-    return spec
+def _check_kind(r: Reader, kind: Any, expected: str) -> None:
+    if kind == expected:
+        return
+    if kind == DISC:
+        raise r.error("kind", f"this is a {DISC} (what to delete from a mirror), not an {ISC}",
+                      "use it with bundler delete -c FILE; bundler export and mirror read an ImageSetConfiguration")
+    if kind == ISC:
+        raise r.error("kind", f"this is an {ISC} (what to carry), not a {DISC}",
+                      "bundler delete reads a DeleteImageSetConfiguration (kind DeleteImageSetConfiguration, "
+                      "a delete: section) so that a mirror configuration can never delete by accident")
+    raise r.error("kind", f"must be {expected}, not {kind!r}")
 
 
-def _bootstrap(r: _Reader, value: Any, fpath: str) -> BootstrapSpec:
+def _archive_size(r: Reader, value: Any) -> int | None:
+    size = r.integer(value, "archiveSize")
+    if size is None or size == 0:  # 0 is oc-mirror's "unset" (then 500 GiB parts; bundler: one file)
+        return None
+    if size < 0:
+        raise r.error("archiveSize", f"must be a positive number of GiB, not {size}")
+    pending(r, "archiveSize", "archiveSize", size=str(size))
+    return size
+
+
+def _storage(r: Reader, value: Any, fpath: str) -> StorageConfig:
+    doc = r.fields(value, fpath, ("registry", "local"))
+    reg = r.fields(doc.get("registry"), f"{fpath}.registry", ("imageURL", "skipTLS"))
+    local = r.fields(doc.get("local"), f"{fpath}.local", ("path",))
+    not_applicable(r, fpath, "storageConfig")
+    return StorageConfig(registry_image=r.opt_string(reg.get("imageURL"), f"{fpath}.registry.imageURL"),
+                         skip_tls=r.boolean(reg.get("skipTLS"), f"{fpath}.registry.skipTLS"),
+                         local_path=r.opt_string(local.get("path"), f"{fpath}.local.path"))
+
+
+def _bootstrap(r: Reader, value: Any, fpath: str) -> BootstrapSpec:
+    """bundler's extension: the registry images ``bundler import`` bootstraps (docs/quay.md)."""
     if value is None or value is False:
         return BootstrapSpec()
-    doc = {} if value is True else r.mapping(value, fpath)
-    r.only(doc, fpath, {"enabled", "images", "flavor"})
-    flavor = str(r.string(doc.get("flavor", "quay"), f"{fpath}.flavor"))
+    doc = {} if value is True else r.fields(value, fpath, ("enabled", "images", "flavor"))
+    flavor = r.string(doc.get("flavor", "quay"), f"{fpath}.flavor")
     if flavor not in ("quay", "distribution"):
         raise r.error(f"{fpath}.flavor", f"must be quay or distribution, not {flavor!r}")
     images = dict(DEFAULT_BOOTSTRAP if flavor == "quay" else DEFAULT_DISTRIBUTION)
     for key, ref in r.mapping(doc.get("images"), f"{fpath}.images").items():
-        images[str(key)] = str(r.string(ref, f"{fpath}.images.{key}"))
+        images[str(key)] = r.string(ref, f"{fpath}.images.{key}")
+    enabled = doc.get("enabled", True)
     return BootstrapSpec(
-        enabled=bool(doc.get("enabled", True)),
+        enabled=r.boolean(enabled, f"{fpath}.enabled"),
         flavor=flavor,
-        images={k: r.ref(v, f"{fpath}.images.{k}") for k, v in images.items()},
+        images={k: r.ref(v, f"{fpath}.images.{k}", pinned=False) for k, v in images.items()},
     )

@@ -105,7 +105,12 @@ def _sources(opts: ExportOptions, upstream: RegistrySource) -> tuple[OverlaySour
 
 def run_export(opts: ExportOptions, say: Printer = print, bars: BarFactory = no_bars) -> ExportResult:
     start = time.monotonic()
-    cfg = config.load(opts.config_path)
+    try:
+        cfg = config.load(opts.config_path)
+    except config.ConfigLoadError as exc:  # its warnings often explain it: print them first
+        for warning in exc.warnings:
+            say(f"warning: {warning}")
+        raise
     for warning in cfg.warnings:
         say(f"warning: {warning}")
     if not opts.dry_run:

@@ -21,3 +21,23 @@ def test_help(command: tuple[str, ...], expected: list[str]) -> None:
     assert code == 0, output
     for word in expected:
         assert word in output, word
+
+
+def test_verbose_shows_the_cause_of_an_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Without -v: one clear line. With -v: the underlying exception too (here the JSON decoder's)."""
+    from typer.testing import CliRunner
+
+    from bundler.cli import app
+
+    bad = tmp_path / "auth.json"
+    bad.write_text("{not json")
+    cfg = tmp_path / "isc.yaml"
+    cfg.write_text("apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\n"
+                   "mirror:\n  additionalImages:\n  - name: registry.example/a/b:1\n")
+    args = ["export", "-c", str(cfg), "-o", str(tmp_path / "b.tar.zst"), "--authfile", str(bad), "--dry-run"]
+    plain = CliRunner().invoke(app, args)
+    verbose = CliRunner().invoke(app, ["-v", *args])
+    assert plain.exit_code == verbose.exit_code == 1
+    assert f"error: auth file {bad} is not readable JSON" in plain.output
+    assert "JSONDecodeError" not in plain.output
+    assert "JSONDecodeError" in verbose.output and f"error: auth file {bad}" in verbose.output

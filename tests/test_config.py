@@ -25,7 +25,8 @@ def test_good_config() -> None:
     cfg = loads(GOOD, Path("isc.yaml"))
     assert [str(r) for r in cfg.releases] == ["quay.io/openshift-release-dev/ocp-release:4.4.5-x86_64"]
     assert [r.name for r in cfg.additional_images] == ["registry.redhat.io/ubi8/ubi", "quay.io/a/b"]
-    assert cfg.warnings == ["isc.yaml line 6: mirror.platform.channels: is not supported by bundler and is ignored"]
+    assert cfg.warnings == ["isc.yaml line 6: mirror.platform.channels: is ignored because mirror.platform.release "
+                            "is set (oc-mirror mirrors only the named release then); remove one of them"]
 
 
 def test_yaml_syntax_error_names_line(tmp_path: Path) -> None:

@@ -128,6 +128,8 @@ def display_name(labels: dict[str, str], ref: Reference) -> str:
 def plan(ctx: PlanContext) -> None:
     names: dict[str, int] = {}
     for spec in ctx.config.operators:
+        if spec.layout is not None:  # oci:// catalogs: read and warned about by config, not carried yet
+            continue
         name = catalog_name(spec)
         if name in names:
             name = _rfc1035(f"{name}-{spec.catalog.tag or spec.catalog.digest or len(names)}")
