@@ -117,7 +117,8 @@ def verify_cmd(
     repair: bool = typer.Option(False, "--repair", help="Rebuild lost or damaged parts from the parity parts and "
                                 "write them back."),
 ) -> None:
-    """Check the signature, every part against its sha256 and every blob against its digest."""
+    """Check the signature (BUNDLE.sig), every part against its sha256 (BUNDLE.sha256, and the front) and every
+    blob against its digest; print a receipt."""
     from .bundle.signing import load_public_key
     from .verify import verify_bundle
 

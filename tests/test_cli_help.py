@@ -7,11 +7,14 @@ from testkit.cli import invoke
 
 
 @pytest.mark.parametrize(("command", "expected"), [
-    ((), ["export", "import", "verify", "inspect", "quay"]),
-    (("export",), ["--config", "--output", "--authfile", "--ca-file", "--workers", "--split-size", "--dry-run"]),
+    ((), ["export", "import", "verify", "inspect", "quay", "keygen", "inventory"]),
+    (("export",), ["--config", "--output", "--authfile", "--ca-file", "--workers", "--split-size", "--dry-run",
+                   "fat32", "--since", "--parity", "--sign-key"]),
     (("import",), ["--registry", "HOST[:PORT][/PREFIX]", "--output", "--authfile", "--ca-file", "--hostname",
-                   "--port", "--data-dir"]),
-    (("verify",), ["BUNDLE.sha256"]),
+                   "--port", "--data-dir", "--verify-key"]),
+    (("verify",), ["BUNDLE.sha256", "--verify-key", "--repair"]),
+    (("keygen",), ["--output"]),
+    (("inventory",), ["--registry", "HOST[:PORT][/PREFIX]", "--output", "--repository", "--mapping"]),
     (("inspect",), ["--json"]),
     (("quay",), ["up", "down", "status"]),
     (("quay", "down"), ["--purge"]),

@@ -346,12 +346,19 @@ def test_a_disk_that_fills_during_export_stops_it_cleanly_and_a_rerun_completes(
         try:
             _wait_for(lambda: Path(f"{bundle}.001").exists())  # a megabyte written, four to go
             filler = usb / "filler"
-            with open(filler, "wb") as fh:  # another program takes the rest of the disk but 1 MiB
-                free = shutil.disk_usage(usb).free
-                fh.write(b"\0" * max(0, free - (1 << 20)))
+            with open(filler, "wb") as fh:  # another program takes the rest of the disk
+                try:
+                    while True:
+                        fh.write(b"\0" * (1 << 20))
+                        fh.flush()
+                except OSError:
+                    pass
             out = proc.communicate(timeout=120)[0].decode()
         finally:
             slow["relay"].rate = None
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
         assert proc.returncode == 1 and "disk full" in out and str(usb) in out, out
         assert not bundle.exists() and not list(usb.glob("*.spool"))
         filler.unlink()
