@@ -86,8 +86,8 @@ class MirrorManifests:
     def open_blob(self, repo: Repository, desc: Descriptor) -> Iterator[bytes]:
         return self.source.open_blob(repo, desc)
 
-    def stream_blobs(self) -> Iterator:  # type: ignore[type-arg]
-        return self.source.stream_blobs()
+    def stream_blobs(self, verify: bool = True) -> Iterator:  # type: ignore[type-arg]
+        return self.source.stream_blobs(verify)
 
 
 class MirrorBlobs:

@@ -118,7 +118,7 @@ class BlobMover:
 
         with ThreadPoolExecutor(self.workers) as pool:
             try:
-                for digest, _size, chunks in stream.stream_blobs():
+                for digest, _size, chunks in stream.stream_blobs(verify=not self.dest.caps.checks_digests):
                     need = needs.get(digest)
                     if need is None:
                         continue

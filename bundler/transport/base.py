@@ -26,6 +26,9 @@ class DestinationCaps:
     """Can place a blob it already holds into another repository without the bytes."""
     reads_back: bool = False
     """Can give back a blob it received (a sequential source's blob for a repository that refused a mount)."""
+    checks_digests: bool = False
+    """Refuses a blob whose bytes do not hash to its digest (a registry: uploads are committed with
+    ``?digest=``, which the distribution spec makes it verify): a sequential source need not hash it too."""
 
 
 class Source(Protocol):
@@ -48,8 +51,9 @@ class BlobStream(NamedTuple):
 
 @runtime_checkable
 class SequentialSource(Source, Protocol):
-    def stream_blobs(self) -> Iterator[BlobStream]:
-        """Every blob in the source's order, each verified as it is read; consume each before the next."""
+    def stream_blobs(self, verify: bool = True) -> Iterator[BlobStream]:
+        """Every blob in the source's order, each verified as it is read (unless the destination checks
+        digests itself); consume each before the next."""
         ...
 
 

@@ -40,7 +40,7 @@ class RegistrySource:
 class RegistryDestination:
     """Writes images into one registry; a target is a repository path on it."""
 
-    caps = DestinationCaps(mounts=True, reads_back=True)
+    caps = DestinationCaps(mounts=True, reads_back=True, checks_digests=True)
 
     def __init__(self, client: RegistryClient) -> None:
         self.client = client
