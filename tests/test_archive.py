@@ -133,7 +133,7 @@ def test_a_download_that_fails_midway_leaves_nothing_of_it(tmp_path: Path) -> No
     bundle = tmp_path / "b.tar.zst"
     good = _blobs(3, 300_000, seed=2)
     writer = BundleWriter(bundle, 100_000)
-    writer.sink.memory_limit = 0  # every blob streams live: the bad one is cut back out of the parts
+    writer.sink.memory_limit = writer.sink.spool_limit = 0  # every blob streams live: the bad one is cut back out
 
     def broken() -> Iterator[bytes]:
         yield os.urandom(250_000)

@@ -25,7 +25,7 @@ import zstandard
 from ..errors import disk_error
 from .dataparts import DataParts
 from .journal import Journal, JournalEntry
-from .tarstream import MemberFrame, blob_member
+from .tarstream import MemberFrame, Pieces, blob_member
 
 MEMORY_BUDGET = 64 << 20
 LIVE_WINDOW = 8 << 20
@@ -72,13 +72,13 @@ class DiskStage:
         self.parts = parts
         self.journal = journal
         self.error: BaseException | None = None
-        self._q: queue.Queue[bytes | JournalEntry | int | None] = queue.Queue(maxsize=16)
+        self._q: queue.Queue[Pieces | JournalEntry | int | None] = queue.Queue(maxsize=16)
         self._since_sync = 0
         self._last_sync = time.monotonic()
         self._thread = threading.Thread(target=self._run, name="bundle-disk", daemon=True)
         self._thread.start()
 
-    def put(self, item: bytes | JournalEntry | int) -> None:
+    def put(self, item: Pieces | JournalEntry | int) -> None:
         """Bytes to append, a journal entry (its frame is complete), or an offset to cut back to."""
         if self.error is not None:
             raise self.error
@@ -93,10 +93,11 @@ class DiskStage:
             except BaseException as exc:  # handed to the writer on its next put, and to close()
                 self.error = exc
 
-    def _handle(self, item: bytes | JournalEntry | int) -> None:
-        if isinstance(item, bytes):
-            self.parts.write(item)
-            self._since_sync += len(item)
+    def _handle(self, item: Pieces | JournalEntry | int) -> None:
+        if isinstance(item, list):
+            for piece in item:
+                self.parts.write(piece)
+                self._since_sync += len(piece)
         elif isinstance(item, JournalEntry):
             self.journal.add(item)
             if self._since_sync >= SYNC_BYTES or time.monotonic() - self._last_sync >= SYNC_SECONDS:
@@ -142,6 +143,7 @@ class BlobSink:
         self._queue: list[Pending] = []
         self._closing = False
         self._stopping = False
+        self._waiting = 0
         self._error: BaseException | None = None
         self._ids = itertools.count()
         self._thread = threading.Thread(target=self._write_loop, name="bundle-writer", daemon=True)
@@ -193,7 +195,10 @@ class BlobSink:
                     self.spool_used += n
                     self.peak_spool = max(self.peak_spool, self.spool_used)
                     break
+                self._waiting += 1  # memory and spool are full: the writer should follow a download live
+                self._cond.notify_all()
                 self._cond.wait()
+                self._waiting -= 1
         start = self._spool_write(p, chunk)
         with self._cond:
             last = p.segments[-1] if p.segments else None
@@ -236,8 +241,9 @@ class BlobSink:
 
     # -- the writer's side -----------------------------------------------------------------------
     def _pick(self) -> Pending | None:
-        """A complete blob first (registration order), else the download furthest along. Stopping, only
-        complete blobs are still written (a re-run keeps them)."""
+        """A complete blob first (registration order); when none is and a download waits for room, the
+        download furthest along, followed live. Stopping, only complete blobs are still written (a
+        re-run keeps them)."""
         while True:
             if self._error is not None and not self._stopping:
                 raise _Stop()
@@ -246,7 +252,7 @@ class BlobSink:
                     return p
             if self._stopping:
                 return None
-            if self._queue:
+            if self._queue and (self._waiting or self._closing):
                 return max(self._queue, key=lambda p: p.held)
             if self._closing:
                 return None
@@ -260,6 +266,7 @@ class BlobSink:
                     if p is None:
                         return
                     p.live = True
+                    self._cond.notify_all()  # its download may be waiting for room: it has the writer now
                 self._write_blob(p)
         except _Stop:
             return
@@ -334,10 +341,11 @@ class BlobSink:
         if self.on_written is not None:
             self.on_written(p.digest, written)
 
-    def _emit(self, data: bytes) -> None:
-        if data:
-            self.disk.put(data)
-            self.offset += len(data)
+    def _emit(self, pieces: Pieces) -> None:
+        pieces = [p for p in pieces if len(p)]
+        if pieces:
+            self.disk.put(pieces)
+            self.offset += sum(len(p) for p in pieces)
 
     def drain(self) -> None:
         """Wait until every blob handed in so far is written."""

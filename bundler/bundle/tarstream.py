@@ -41,48 +41,55 @@ def precompressed(first: bytes) -> bool:
     return first.startswith(_PRECOMPRESSED)
 
 
+Pieces = list[bytes | memoryview]
+
+
 class RawFrame:
     """One zstd frame of raw (stored) blocks holding exactly ``total`` bytes: what ``zstd -d`` and every
-    zstd reader decode, at the cost of a copy instead of a compression."""
+    zstd reader decode, at the cost of framing instead of a compression. Blocks point into the data
+    given (no copy) but for the few bytes that straddle two calls."""
 
     def __init__(self, total: int) -> None:
         self.total = total
-        self.written = 0
-        self._pending: list[bytes] = []
-        self._held = 0
+        self.done = 0
+        self._rest = b""
 
     def header(self) -> bytes:
         # single segment, 8-byte content size, no checksum, no dictionary
         return ZSTD_MAGIC + b"\xe0" + self.total.to_bytes(8, "little")
 
-    def _block(self, data: memoryview, last: bool) -> list[bytes | memoryview]:
-        return [(int(last) | (len(data) << 3)).to_bytes(3, "little"), data]
+    def _block(self, out: Pieces, data: bytes | memoryview) -> None:
+        self.done += len(data)
+        if self.done > self.total:
+            raise ValueError(f"raw frame of {self.total} bytes got more")
+        out += [(int(self.done == self.total) | (len(data) << 3)).to_bytes(3, "little"), data]
 
-    def feed(self, data: bytes) -> bytes:
-        """Blocks for ``data``; the block that ends the frame is kept back for :meth:`finish`."""
-        self._pending.append(data)
-        self._held += len(data)
-        if self._held <= RAW_BLOCK:
-            return b""
-        view = memoryview(b"".join(self._pending))
-        out: list[bytes | memoryview] = []
-        while len(view) > RAW_BLOCK:
-            out += self._block(view[:RAW_BLOCK], False)
-            self.written += RAW_BLOCK
+    def feed(self, data: bytes) -> Pieces:
+        """Blocks for ``data``; a partial block waits for the next call (or :meth:`finish`)."""
+        out: Pieces = []
+        view = memoryview(data)
+        if self._rest:
+            take = RAW_BLOCK - len(self._rest)
+            self._rest += bytes(view[:take])
+            view = view[take:]
+            if len(self._rest) < RAW_BLOCK:
+                return out
+            self._block(out, self._rest)
+            self._rest = b""
+        while len(view) >= RAW_BLOCK:
+            self._block(out, view[:RAW_BLOCK])
             view = view[RAW_BLOCK:]
-        self._pending, self._held = [bytes(view)], len(view)
-        return b"".join(out)
+        self._rest = bytes(view)
+        return out
 
-    def finish(self) -> bytes:
-        rest = memoryview(b"".join(self._pending))
-        if self.written + len(rest) != self.total:
-            raise ValueError(f"raw frame of {self.total} bytes got {self.written + len(rest)}")
-        out: list[bytes | memoryview] = []
-        while len(rest) > RAW_BLOCK:
-            out += self._block(rest[:RAW_BLOCK], False)
-            rest = rest[RAW_BLOCK:]
-        out += self._block(rest, True)
-        return b"".join(out)
+    def finish(self) -> Pieces:
+        if self.done + len(self._rest) != self.total:
+            raise ValueError(f"raw frame of {self.total} bytes got {self.done + len(self._rest)}")
+        out: Pieces = []
+        if self._rest:
+            self._block(out, self._rest)
+            self._rest = b""
+        return out
 
 
 class MemberFrame:
@@ -95,20 +102,20 @@ class MemberFrame:
         self.raw = RawFrame(total) if precompressed(first) else None
         self.cobj = None if self.raw is not None else cctx.compressobj(size=total)
 
-    def start(self) -> bytes:
+    def start(self) -> Pieces:
         if self.raw is not None:
-            return self.raw.header() + self.raw.feed(self.hdr)
+            return [self.raw.header(), *self.raw.feed(self.hdr)]
         assert self.cobj is not None
-        return self.cobj.compress(self.hdr)
+        return [self.cobj.compress(self.hdr)]
 
-    def feed(self, data: bytes) -> bytes:
+    def feed(self, data: bytes) -> Pieces:
         if self.raw is not None:
             return self.raw.feed(data)
         assert self.cobj is not None
-        return self.cobj.compress(data)
+        return [self.cobj.compress(data)]
 
-    def finish(self) -> bytes:
+    def finish(self) -> Pieces:
         if self.raw is not None:
-            return self.raw.feed(self.pad) + self.raw.finish()
+            return [*self.raw.feed(self.pad), *self.raw.finish()]
         assert self.cobj is not None
-        return self.cobj.compress(self.pad) + self.cobj.flush(zstandard.COMPRESSOBJ_FLUSH_FINISH)
+        return [self.cobj.compress(self.pad) + self.cobj.flush(zstandard.COMPRESSOBJ_FLUSH_FINISH)]
