@@ -23,7 +23,7 @@ from ..errors import BundleError
 from . import names
 from .dataparts import hash_file
 from .metadata import METADATA_FILE, BundleMetadata
-from .parity import ParitySet
+from .parity import ParitySet, Resilient
 from .parts import Opener, PartReader, find_parts, read_checksums
 
 STREAM_ERRORS = (tarfile.TarError, zstandard.ZstdError, EOFError, OSError)
@@ -123,6 +123,8 @@ class ArchiveReader:
         if parity is not None and index is not None and index in parity.lost():
             self.rebuilt.append(path.name)
             return parity.rebuild_stream(index, parity.lost())
+        if parity is not None and index is not None:  # an I/O error mid-part: the rest from parity
+            return Resilient(path, parity, index, lambda: self.rebuilt.append(path.name))
         return open(path, "rb")
 
     def _open_front(self, front_only: bool) -> None:

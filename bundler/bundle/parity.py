@@ -204,8 +204,9 @@ class ParitySet:
             for fh in files:
                 fh.close()
 
-    def rebuild_stream(self, i: int, bad: set[int]) -> io.RawIOBase:
-        return _Rebuilt(self, i, bad | {i})
+    def rebuild_stream(self, i: int, bad: set[int], start: int = 0) -> io.RawIOBase:
+        """Shard ``i`` from byte ``start`` on, decoded from the others (``bad`` ones not used)."""
+        return _Rebuilt(self, i, bad | {i}, start)
 
     def repair(self, bad: set[int]) -> list[Path]:
         """Write the ``bad`` shards back, each checked against its recorded sha256; returns their paths."""
@@ -240,13 +241,14 @@ class ParitySet:
 class _Rebuilt(io.RawIOBase):
     """One shard, decoded stripe by stripe from the others and the parity parts as it is read."""
 
-    def __init__(self, parity: ParitySet, index: int, bad: set[int]) -> None:
+    def __init__(self, parity: ParitySet, index: int, bad: set[int], start: int = 0) -> None:
         super().__init__()
         self.size = parity.layout.shards[index].size
         self.index = index
-        self._stripes = parity.stripes(bad)
+        self._stripes = parity.stripes(bad, start)
         self._buf = memoryview(b"")
-        self._pos = 0
+        self._pos = start
+        self._skip = start % parity.layout.stripe
 
     def readable(self) -> bool:
         return True
@@ -257,7 +259,8 @@ class _Rebuilt(io.RawIOBase):
                 return 0
             offset, blocks = next(self._stripes)
             block = blocks[self.index]
-            self._buf = memoryview(block)[: min(len(block), self.size - offset)]
+            self._buf = memoryview(block)[self._skip: min(len(block), self.size - offset)]
+            self._skip = 0
         n = min(len(b), len(self._buf))
         b[:n] = self._buf[:n]
         self._buf = self._buf[n:]
@@ -266,4 +269,39 @@ class _Rebuilt(io.RawIOBase):
 
     def close(self) -> None:
         self._stripes.close()  # type: ignore[attr-defined]
+        super().close()
+
+
+class Resilient(io.RawIOBase):
+    """A part read from its file until the medium fails (an I/O error), then from its reconstruction,
+    from the same byte on."""
+
+    def __init__(self, path: Path, parity: ParitySet, index: int, on_switch: Callable[[], object]) -> None:
+        super().__init__()
+        self.parity = parity
+        self.index = index
+        self.on_switch = on_switch
+        self._fh: io.RawIOBase | io.BufferedReader = open(path, "rb")  # noqa: SIM115 - closed in close()
+        self._pos = 0
+        self._switched = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        try:
+            n = self._fh.readinto(b) or 0
+        except OSError:
+            if self._switched:
+                raise
+            self._fh.close()
+            self._switched = True
+            self.on_switch()
+            self._fh = self.parity.rebuild_stream(self.index, self.parity.lost(), self._pos)
+            n = self._fh.readinto(b) or 0
+        self._pos += n
+        return n
+
+    def close(self) -> None:
+        self._fh.close()
         super().close()
