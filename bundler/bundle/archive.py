@@ -25,6 +25,7 @@ from .dataparts import hash_file
 from .metadata import METADATA_FILE, BundleMetadata
 from .parity import ParitySet, Resilient
 from .parts import Opener, PartReader, find_parts, read_checksums
+from .tarread import Member, TarReader
 
 STREAM_ERRORS = (tarfile.TarError, zstandard.ZstdError, EOFError, OSError)
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -57,18 +58,20 @@ class _TarStream:
         dctx = zstandard.ZstdDecompressor()
         # Modest read-ahead, so damage is found near the blob it hits and that blob can be named.
         self.zr = dctx.stream_reader(io.BufferedReader(self.reader, READ_AHEAD), read_across_frames=True)
-        try:
-            self.tar = tarfile.open(fileobj=self.zr, mode="r|", bufsize=READ_AHEAD)
-        except tarfile.ReadError as exc:
-            raise BundleError(f"{owner.bundle} is not a bundle (not a tar stream: {exc})") from exc
-        except (BundleError, *STREAM_ERRORS) as exc:
-            raise owner.corrupt(exc, self) from exc
+        self.tar = TarReader(self.zr.read)
+        self.first = True
 
-    def next(self) -> tarfile.TarInfo | None:
+    def next(self) -> Member | None:
         try:
-            return self.tar.next()
+            member = self.tar.next()
+        except tarfile.HeaderError as exc:
+            if self.first:
+                raise BundleError(f"{self.owner.bundle} is not a bundle (not a tar stream: {exc})") from exc
+            raise self.owner.corrupt(exc, self) from exc
         except (BundleError, *STREAM_ERRORS) as exc:
             raise self.owner.corrupt(exc, self) from exc
+        self.first = False
+        return member
 
     def drain(self) -> None:
         """Read to the end, so the last part's checksum is checked."""
@@ -94,7 +97,7 @@ class ArchiveReader:
         self.current_member: str | None = None
         self.front: dict[str, bytes] = {}
         self.front_sha256: str | None = None
-        self._pending: tarfile.TarInfo | None = None
+        self._pending: Member | None = None
         self._data: _TarStream | None = None
         self._active: _TarStream
         if self.bundle.is_file() or (self.parity is not None and self.parity.index_of(self.bundle.name) == 0):
@@ -209,8 +212,7 @@ class ArchiveReader:
             if member is None or member.name.startswith("blobs/"):
                 self._pending = member
                 break
-            fh = self._active.tar.extractfile(member)
-            self.front[member.name] = fh.read() if fh else b""
+            self.front[member.name] = self._active.tar.data().read()
         for name in self.required:
             if name not in self.front:
                 raise BundleError(f"{self.bundle} is not a bundle: it has no {name}")
@@ -219,7 +221,7 @@ class ArchiveReader:
             if self.schema < 2:  # a schema-1 bundle in one file: the front file is the whole stream
                 self.parts = [(self.bundle, self.sums.get(self.bundle.name))]
 
-    def _members(self) -> Iterator[tuple[_TarStream, tarfile.TarInfo]]:
+    def _members(self) -> Iterator[tuple[_TarStream, Member]]:
         member = self._pending
         while member is not None:
             yield self._active, member
@@ -235,10 +237,8 @@ class ArchiveReader:
         """Every blob in archive order; each entry must be consumed before the next is asked for."""
         for stream, member in self._members():
             if member.isfile():
-                fh = stream.tar.extractfile(member)
-                assert fh is not None
                 self.current_member = member.name
-                yield Entry(member.name, member.size, _Guarded(fh, self))
+                yield Entry(member.name, member.size, _Guarded(stream.tar.data(), self))
         self.current_member = None
 
     def close(self) -> None:
@@ -254,7 +254,7 @@ def _size(meta: BundleMetadata, name: str) -> int:
 class _Guarded(io.RawIOBase):
     """A tar member reader that turns stream failures into BundleErrors naming the part."""
 
-    def __init__(self, fh: IO[bytes], owner: ArchiveReader) -> None:
+    def __init__(self, fh: io.RawIOBase, owner: ArchiveReader) -> None:
         super().__init__()
         self.fh = fh
         self.owner = owner
