@@ -22,6 +22,7 @@ import zstandard
 from ..errors import BundleError
 from . import names
 from .dataparts import hash_file
+from .frames import ZstdFrames
 from .metadata import METADATA_FILE, BundleMetadata
 from .parity import ParitySet, Resilient
 from .parts import Opener, PartReader, find_parts, read_checksums
@@ -30,7 +31,7 @@ from .tarread import Member, TarReader
 STREAM_ERRORS = (tarfile.TarError, zstandard.ZstdError, EOFError, OSError)
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 READ_AHEAD = 256 << 10
-READ_LAG = 3 * READ_AHEAD  # buffered reader + zstd input + tar buffer
+READ_LAG = (128 << 10) + 3  # one block of a compressed frame: what is handed out lags what was read
 HINT = "copy the part again from the original media, then run `bundler verify`"
 
 
@@ -55,9 +56,8 @@ class _TarStream:
         self.owner = owner
         self.parts = parts
         self.reader = PartReader(parts, opener)
-        dctx = zstandard.ZstdDecompressor()
         # Modest read-ahead, so damage is found near the blob it hits and that blob can be named.
-        self.zr = dctx.stream_reader(io.BufferedReader(self.reader, READ_AHEAD), read_across_frames=True)
+        self.zr = ZstdFrames(io.BufferedReader(self.reader, READ_AHEAD))
         self.tar = TarReader(self.zr.read)
         self.first = True
 
@@ -176,7 +176,8 @@ class ArchiveReader:
 
     @property
     def bytes_read(self) -> int:
-        return self._front.reader.bytes_read + (self._data.reader.bytes_read if self._data is not None else 0)
+        """How far into the files (front, then data parts) the data handed out so far came from."""
+        return self._front.zr.consumed + (self._data.zr.consumed if self._data is not None else 0)
 
     @property
     def current_part(self) -> str:
