@@ -95,6 +95,8 @@ class DataParts:
     # -- cutting back ----------------------------------------------------------------------------
     def cut(self, offset: int) -> None:
         """Continue writing at ``offset`` (<= the current offset): everything after it is dropped."""
+        if offset == self.offset and (self._fh is not None or self.done):
+            return
         if self._fh is not None:
             self._fh.close()
             self._fh = None

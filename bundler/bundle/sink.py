@@ -322,8 +322,9 @@ class BlobSink:
                 written += len(data)
                 self._emit(frame.feed(data))
         except _Failed:
-            self.disk.put(start)  # cut the half-written member back out of the parts
-            self.offset = start
+            if self.offset != start:
+                self.disk.put(start)  # cut the half-written member back out of the parts
+                self.offset = start
             with self._cond:
                 self._queue.remove(p)
                 self._release(p)
