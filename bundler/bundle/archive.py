@@ -199,8 +199,8 @@ class ArchiveReader:
         """The error for a stream that broke while reading the current part (and blob)."""
         if isinstance(exc, BundleError):
             message = exc.message
-        else:
-            where = (stream or self._active).reader.current.name
+        else:  # the part the damaged bytes were read from (not the one read ahead)
+            where = self.parts_between(self.bytes_read, self.bytes_read)
             message = f"bundle is truncated or corrupt in part {where}: {exc}"
         blob = (self.current_member or "").rpartition("/")[2]
         if blob and "while reading blob" not in message:
@@ -226,12 +226,14 @@ class ArchiveReader:
         member = self._pending
         while member is not None:
             yield self._active, member
+            self.current_member = None  # damage from here on is in the next header, not this blob
             member = self._active.next()
         self._active.drain()
         if self._data is not None:
             self._active = self._data
             while (member := self._data.next()) is not None:
                 yield self._data, member
+                self.current_member = None
             self._data.drain()
 
     def entries(self) -> Iterator[Entry]:
