@@ -3,8 +3,9 @@
 An OCI image layout packed as tar+zstd: a front file (metadata and every manifest) and data parts (every
 blob, streamed in while the export pulls), with checksums, optional parity parts and a signature.
 ``names`` (the files), ``metadata`` (``bundler.json``, typed), ``writer``/``sink``/``dataparts``/``journal``/
-``front`` (writing, resumable), ``archive``/``parts`` (reading, schema 1 and 2), ``parity``, ``signing``,
-``media`` (part size presets), ``diff`` (what a base bundle or inventory holds), ``inventory``, ``receipt``,
+``front``/``tarstream`` (writing, resumable), ``archive``/``parts``/``frames``/``tarread`` (reading, schema 1
+and 2), ``parity``, ``signing``, ``media`` (part size presets), ``diff`` (what a base bundle or inventory
+holds), ``inventory``, ``receipt``,
 and the bundle as a transport pair: ``destination`` (export writes into it; ``commit()`` finishes it) and
 ``source`` (import and verify stream from it). May import :mod:`bundler.oci`, :mod:`bundler.transport`,
 :mod:`bundler.errors`.
