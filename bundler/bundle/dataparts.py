@@ -59,6 +59,8 @@ class DataParts:
 
     def _close_part(self) -> None:
         assert self._fh is not None
+        self._fh.flush()
+        os.fsync(self._fh.fileno())  # a finished part is durable (the journal may name blobs in it)
         self._fh.close()
         self._fh = None
         self.done.append(PartInfo(self._path(self.index), self._in_part, self._hash.hexdigest()))
@@ -80,6 +82,17 @@ class DataParts:
                 view = view[len(piece):]
                 if self.split and self._in_part >= self.split:
                     self._close_part()
+        except OSError as exc:
+            raise disk_error(exc, "the bundle", self._path(self.index)) from exc
+
+    def sync_handle(self) -> int | None:
+        """A duplicate descriptor of the part being written (flushed so far), for another thread to fsync
+        while writing goes on; None when no part is open (a finished part was synced when closed)."""
+        if self._fh is None:
+            return None
+        try:
+            self._fh.flush()
+            return os.dup(self._fh.fileno())
         except OSError as exc:
             raise disk_error(exc, "the bundle", self._path(self.index)) from exc
 
