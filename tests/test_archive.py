@@ -118,8 +118,10 @@ def test_parallel_blobs_become_exact_parts_that_stream_back(tmp_path: Path) -> N
     assert out[:3] == ["oci-layout", "index.json", METADATA_FILE] and len(out) == 3 + len(blobs)
 
 
-def test_spool_and_live_writing_keep_every_blob_whole(tmp_path: Path) -> None:
-    """Memory for one small blob only: the others spill to the spool (bounded) or stream live."""
+def test_spool_and_live_writing_keep_every_blob_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Memory for one small blob only: the others spill to the spool (bounded) or stream live. (Blobs of
+    1 MB stand for large ones: the size from which blobs are spooled is lowered to 0.)"""
+    monkeypatch.setattr("bundler.bundle.sink.SPOOL_FROM", 0)
     bundle = tmp_path / "b.tar.zst"
     blobs = _blobs(8, 1_000_000, seed=1)
     writer = BundleWriter(bundle, None, spool_limit=2_500_000)

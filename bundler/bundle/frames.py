@@ -92,26 +92,33 @@ class ZstdFrames(io.RawIOBase):
         self._state = "frame" if self._last else "block"
 
     def read(self, n: int | None = -1) -> bytes:
-        """At most ``n`` bytes, and at most one block's: pieces are handed on as they are, not joined."""
+        """At most ``n`` bytes: consecutive stored blocks are gathered into one buffer (one copy), so the
+        layers above handle a megabyte at a time, not 128 KiB."""
         want = (1 << 20) if n is None or n < 0 else n
-        while self._state != "done":
+        parts: list[bytes] = []
+        got = 0
+        while got < want and self._state != "done":
             if self._out:
-                piece, self._out = self._out[:want], self._out[want:]
-                return piece
-            if self._state == "raw":
-                piece = self.raw.read(min(want, self._left))
+                piece, self._out = self._out[:want - got], self._out[want - got:]
+            elif self._state == "raw":
+                piece = self.raw.read(min(want - got, self._left))
                 self.consumed += len(piece)
                 if not piece:
                     raise zstandard.ZstdError("truncated zstd frame")
                 self._left -= len(piece)
                 if not self._left:
                     self._end_block()
-                return piece
-            if self._state == "block":
+            elif self._state == "block":
                 self._block()
+                continue
+            elif parts:
+                break  # a frame ends here: hand out what we have
             else:
                 self._frame()
-        return b""
+                continue
+            parts.append(piece)
+            got += len(piece)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def readinto(self, b: Any) -> int:
         data = self.read(len(b))
