@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -18,6 +19,8 @@ from ..errors import disk_error
 from .names import data_part, existing_data_parts
 
 HASH_CHUNK = 4 << 20
+PARALLEL_HASH = 256 << 10
+"""Pieces at least this big are hashed by a helper thread while they are written (both give up the GIL)."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class DataParts:
         self._fh: IO[bytes] | None = None
         self._hash = hashlib.sha256()
         self._in_part = 0
+        self._hasher = ThreadPoolExecutor(1, thread_name_prefix="bundle-hash")
 
     # -- where bytes go --------------------------------------------------------------------------
     @property
@@ -75,8 +79,13 @@ class DataParts:
                     self._fh = self._open()
                 room = len(view) if not self.split else self.split - self._in_part
                 piece = view[:room]
-                self._fh.write(piece)
-                self._hash.update(piece)
+                if len(piece) >= PARALLEL_HASH:  # hash in the helper thread while this one writes
+                    hashed = self._hasher.submit(self._hash.update, piece)
+                    self._fh.write(piece)
+                    hashed.result()
+                else:
+                    self._fh.write(piece)
+                    self._hash.update(piece)
                 self._in_part += len(piece)
                 self.offset += len(piece)
                 view = view[len(piece):]
@@ -145,12 +154,14 @@ class DataParts:
             self._close_part()
         for stale in existing_data_parts(self.bundle)[len(self.done):]:
             stale.unlink()
+        self._hasher.shutdown(wait=False)
         return list(self.done)
 
     def close(self) -> None:
         if self._fh is not None:
             self._fh.close()
             self._fh = None
+        self._hasher.shutdown(wait=False)
 
 
 def _hasher(path: Path, length: int | None) -> hashlib._Hash:
