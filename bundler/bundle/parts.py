@@ -7,6 +7,7 @@ import hashlib
 import io
 import re
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -81,14 +82,23 @@ class PartReader(io.RawIOBase):
         self.index = -1
         self._fh: io.RawIOBase | io.BufferedReader | None = None
         self._hash = hashlib.sha256()
+        self._hashing: Future[None] | None = None
+        self._hasher = ThreadPoolExecutor(1, thread_name_prefix="bundle-hash")
         self.bytes_read = 0
         self._next()
+
+    def _hashed(self) -> None:
+        """Wait for the hash of the bytes handed out last (they are hashed while they are used)."""
+        if self._hashing is not None:
+            self._hashing.result()
+            self._hashing = None
 
     @property
     def current(self) -> Path:
         return self.parts[min(max(self.index, 0), len(self.parts) - 1)][0]
 
     def _next(self) -> bool:
+        self._hashed()
         if self._fh is not None:
             self._fh.close()
             path, expected = self.parts[self.index]
@@ -110,10 +120,11 @@ class PartReader(io.RawIOBase):
         return True
 
     def readinto(self, b: Any) -> int:
+        self._hashed()  # before ``b`` (often the same buffer as last time) is filled again
         while self._fh is not None:
             n = self._fh.readinto(b)
             if n:
-                self._hash.update(memoryview(b)[:n])
+                self._hashing = self._hasher.submit(self._hash.update, memoryview(b)[:n])
                 self.bytes_read += n
                 return n
             if not self._next():
@@ -121,6 +132,9 @@ class PartReader(io.RawIOBase):
         return 0
 
     def close(self) -> None:
+        if self._hashing is not None:
+            self._hashing.cancel()
+        self._hasher.shutdown(wait=True)
         if self._fh is not None:
             self._fh.close()
             self._fh = None
