@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -10,11 +9,7 @@ import typer
 
 from . import __version__
 from . import cli_habits as habits
-from .bundle import parse_size
-from .bundle.archive import ArchiveReader
-from .bundle.metadata import FRONT_FILES, METADATA_FILE, BundleMetadata
 from .cli_support import EXIT_PARTIAL, VERBOSE, terminal_bars, user_errors
-from .progress import human
 
 app = typer.Typer(
     rich_markup_mode=None,  # help texts show [--x] and HOST[:PORT] literally
@@ -47,6 +42,7 @@ AUTHFILE = typer.Option(None, "--authfile", help="Pull secret / auth.json (defau
                         "$XDG_RUNTIME_DIR/containers/auth.json, ~/.docker/config.json).")
 CA_FILE = typer.Option(None, "--ca-file", help="PEM CA certificate(s) to trust in addition to the system CAs.")
 WORKERS = habits.WORKERS
+VERIFY_KEY = typer.Option([], "--verify-key", help="Require a signature by this public key (repeatable: any of them).")
 
 
 @app.command("export")
@@ -57,10 +53,9 @@ def export_cmd(
     authfile: Path | None = AUTHFILE,
     ca_file: Path | None = CA_FILE,
     workers: int = WORKERS,
-    split_size: str | None = typer.Option(None, "--split-size", help="Split into parts of this size (4G, 700M): "
-                                          "BUNDLE.000, BUNDLE.001, ..."),
+    split_size: str | None = typer.Option(None, "--split-size", help="Data parts of this size: a medium (fat32, dvd, "
+                                          "dvd-dl, bd25, bd50) or a size (4G, 700M): BUNDLE.000, BUNDLE.001, ..."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan (images, unique blobs, bytes); pull nothing."),
-    keep_work: bool = typer.Option(False, "--keep-work", help="Keep BUNDLE.work/ (the OCI layout) after success."),
     parallel_images: int | None = habits.PARALLEL_IMAGES,
     parallel_layers: int | None = habits.PARALLEL_LAYERS,
     retry_times: int = habits.RETRY_TIMES,
@@ -79,8 +74,15 @@ def export_cmd(
                                                 "graph-data image (default registry.access.redhat.com/ubi9/ubi:latest)."),
     extract_tools: bool = typer.Option(False, "--extract-tools", help="Import writes oc and openshift-install for "
                                        "this host's architecture from the carried release."),
+    since: Path | None = typer.Option(None, "--since", help="Carry only what BASE lacks: an earlier bundle (its "
+                                      "front file) or an inventory from `bundler inventory`."),
+    parity: str | None = typer.Option(None, "--parity", help="Reed-Solomon parity parts, e.g. 10%: that many lost "
+                                      "parts can be rebuilt."),
+    sign_key: Path | None = typer.Option(None, "--sign-key", help="Sign the bundle with this key (`bundler keygen`)."),
 ) -> None:
     """Resolve the ImageSetConfiguration and pull everything into one verified bundle."""
+    from .bundle.media import split_size as parse_split
+    from .cli_media import parse_percent
     from .export import ExportOptions, run_export
     from .release_options import ReleaseOptions
 
@@ -90,8 +92,8 @@ def export_cmd(
                              extract_tools=extract_tools)
     opts = ExportOptions(config_path=config, bundle=output, authfile=authfile, ca_file=ca_file,
                          workers=habits.workers_for(workers, parallel_images, parallel_layers),
-                         split_size=parse_size(split_size) if split_size else None, dry_run=dry_run, keep_work=keep_work,
-                         release=release,
+                         split_size=parse_split(split_size), dry_run=dry_run, since=since,
+                         parity_percent=parse_percent(parity), sign_key=sign_key, release=release,
                          connect=habits.connect_options(retry_times, retry_delay, src_tls_verify, "--src-tls-verify",
                                                         "the source registries"))
     result = run_export(opts, typer.echo, terminal_bars())
@@ -123,24 +125,28 @@ def import_cmd(
     log_level: str | None = habits.LOG_LEVEL,
     name: str | None = typer.Option(None, "--name", help="Bootstrapped registry: prefix of its pod and container "
                                     "names [default: bundler-quay, or the last run's]."),
+    verify_key: list[Path] = VERIFY_KEY,
 ) -> None:
     """Verify the bundle while pushing it, byte-exact, and write what the install needs."""
+    from .bundle.signing import load_public_key
     from .importer import ImportOptions, run_import
 
     habits.apply_log_level(log_level)
     workers = habits.workers_for(workers, parallel_images, parallel_layers)
 
+    keys = [load_public_key(k) for k in verify_key]
     if registry is None:
         from .quay.importer import import_with_bootstrap
 
         result = import_with_bootstrap(bundle, output, authfile=authfile, workers=workers, hostname=hostname,
                                        port=port, data_dir=data_dir, flavor=flavor, name=name, say=typer.echo,
-                                       bars=terminal_bars())
+                                       bars=terminal_bars(), verify_keys=keys)
     else:
         opts = ImportOptions(bundle=bundle, registry=registry, outdir=output, authfile=authfile, ca_file=ca_file,
                              workers=workers, max_nested_paths=max_nested_paths, pull_secret=pull_secret,
                              connect=habits.connect_options(retry_times, retry_delay, dest_tls_verify,
-                                                            "--dest-tls-verify", f"the mirror {registry}"))
+                                                            "--dest-tls-verify", f"the mirror {registry}"),
+                             verify_keys=keys)
         result = run_import(opts, typer.echo, terminal_bars())
     if result.failed:
         raise typer.Exit(EXIT_PARTIAL)
@@ -148,11 +154,18 @@ def import_cmd(
 
 @app.command("verify")
 @user_errors
-def verify_cmd(bundle: Path = typer.Argument(..., help="The bundle to check.")) -> None:
-    """Check every part against BUNDLE.sha256 and every blob against its digest."""
-    from .importer import verify_bundle
+def verify_cmd(
+    bundle: Path = typer.Argument(..., help="The bundle to check."),
+    verify_key: list[Path] = VERIFY_KEY,
+    repair: bool = typer.Option(False, "--repair", help="Rebuild lost or damaged parts from the parity parts and "
+                                "write them back."),
+) -> None:
+    """Check the signature (BUNDLE.sig), every part against its sha256 (BUNDLE.sha256, and the front) and every
+    blob against its digest; print a receipt."""
+    from .bundle.signing import load_public_key
+    from .verify import verify_bundle
 
-    verify_bundle(bundle, typer.echo)
+    verify_bundle(bundle, [load_public_key(k) for k in verify_key], repair, typer.echo, terminal_bars())
 
 
 @app.command("inspect")
@@ -161,27 +174,25 @@ def inspect_cmd(
     bundle: Path = typer.Argument(..., help="The bundle to list."),
     as_json: bool = typer.Option(False, "--json", help="Print the bundle's metadata document as JSON."),
 ) -> None:
-    """List the images in a bundle (kind, source, digest, size) and totals; reads only its front."""
-    reader = ArchiveReader(bundle, FRONT_FILES)
-    reader.close()
-    if as_json:
-        typer.echo(json.dumps(json.loads(reader.front[METADATA_FILE]), indent=2))
-        return
-    meta = BundleMetadata.from_bytes(reader.front[METADATA_FILE], str(bundle))
-    typer.echo(f"Bundle {bundle}: created {meta.created} by bundler {meta.bundler_version}")
-    typer.echo(f"{'KIND':<18} {'SIZE':>10}  {'DIGEST':<19}  SOURCE")
-    for img in meta.images:
-        typer.echo(f"{img.kind:<18} {human(img.size):>10}  {img.digest[:19]}  {img.source}")
-    typer.echo(f"{len(meta.images)} images, {meta.blobs} unique blobs, {human(meta.blob_bytes)}; "
-               f"{len(reader.parts)} part(s), {human(reader.total_bytes)} on disk")
-    for ref, error in sorted(meta.failed.items()):
-        typer.echo(f"MISSING (failed at export): {ref}: {error}")
+    """List the images in a bundle (kind, source, digest, size), totals, the base it needs; reads only its front."""
+    from .cli_media import inspect_bundle
+
+    inspect_bundle(bundle, as_json, typer.echo)
 
 
 def _add_quay() -> None:
     from .quay.cli import quay_app
 
     app.add_typer(quay_app, name="quay")
+
+
+def _add_media() -> None:
+    from .cli_media import add_commands
+
+    add_commands(app)
+
+
+_add_media()
 
 
 _add_quay()

@@ -1,9 +1,11 @@
-"""``bundler export``: config -> plan -> copy (registry -> bundle) -> commit (pack).
+"""``bundler export``: config -> plan -> copy (registry -> bundle, written while it pulls) -> commit.
 
-Planners read the upstream through an overlay that keeps what they read in the work directory
-``BUNDLE.work/`` (an OCI layout whose blobs are only ever complete and verified), and put the images they
-build (pruned catalogs) in memory. The copy then takes every image from memory, the work directory or the
-upstream, in that order, so an interrupted export re-run with the same arguments fetches only what is missing.
+Planners read the upstream through an overlay that keeps what they read (release and catalog layers) in a
+bounded cache beside the bundle, so the copy does not fetch it again. The copy streams every blob straight
+into the data parts (one copy on disk), the bootstrap images' first; commit writes the front, parity,
+checksums and signature. An interrupted export re-run with the same arguments continues from the journal
+beside the parts and fetches only what they do not hold. With ``--since`` only what the base lacks is
+carried.
 """
 
 from __future__ import annotations
@@ -16,12 +18,16 @@ from typing import Any
 
 from . import config
 from .auth import AuthStore
-from .bundle import BundleDestination, BundleMetadata, checksum_path, work_dir
+from .bundle import BundleDestination, BundleMetadata, checksum_path
+from .bundle.diff import BaseContent, load_base
+from .bundle.media import MEDIUM_RESERVE
+from .bundle.names import cache_dir
+from .bundle.writer import BundleWriter, Finish, resumable
 from .content import plan_all
 from .engine import CopyEngine, CopyResult, Resolution, resolve
 from .errors import BundlerError, DiskError
+from .export_support import TEMP_BUDGET, CappedLayout, check_free_space, split_resolution
 from .landing import pull_jobs
-from .oci.layout import OCILayout
 from .plan import KINDS, Plan, PlanContext, PlannedImage
 from .progress import BarFactory, Printer, human, no_bars
 from .registry import ConnectOptions, RegistryPool
@@ -29,7 +35,7 @@ from .release_options import ReleaseOptions
 from .sources import with_layouts
 from .transport import Source
 from .transport.layout import LayoutSource
-from .transport.overlay import LocalStore, OverlaySource
+from .transport.overlay import OverlaySource
 from .transport.registry import RegistrySource
 
 
@@ -42,10 +48,12 @@ class ExportOptions:
     workers: int = 8
     split_size: int | None = None
     dry_run: bool = False
-    keep_work: bool = False
     release: ReleaseOptions = field(default_factory=ReleaseOptions)
     zstd_level: int = 1  # layers are already compressed: level 1 is as small as 3 on them, and faster
     connect: ConnectOptions = field(default_factory=ConnectOptions)
+    since: Path | None = None
+    parity_percent: float = 0.0
+    sign_key: Path | None = None
 
     def release_options(self) -> ReleaseOptions:
         """The release flags, trusting the update service and signature store as the registries (--ca-file)."""
@@ -62,6 +70,9 @@ class ExportResult:
     seconds: float = 0.0
     bytes_total: int = 0
     blobs_total: int = 0
+    carried_bytes: int = 0
+    base: BaseContent | None = None
+    fingerprint: str | None = None
 
 
 def check_writable(bundle: Path) -> None:
@@ -94,22 +105,12 @@ def report_failures(failed: dict[str, str], say: Printer) -> None:
             say(f"  - {ref}: {msg}")
 
 
-class _Places:
-    """Where an export reads from and keeps things: built once, for the whole run."""
-
-    def __init__(self, opts: ExportOptions, upstream: Source) -> None:
-        work = work_dir(opts.bundle)
-        keep = not opts.dry_run
-        self.layout = OCILayout(work) if keep or work.exists() else None  # a dry run creates nothing
-        local: list[LocalStore] = [LayoutSource(self.layout)] if self.layout is not None else []
-        self.work = work
-        self.planning = OverlaySource(upstream, local, keep=self.layout if keep else None)
-        self.upstream = upstream
-        self.local = local
-
-    def copy_source(self, ctx: PlanContext) -> OverlaySource:
-        """Images built while planning (in memory) first, then what is kept, then the upstream."""
-        return OverlaySource(self.upstream, [ctx.store, *self.local])
+def _sources(opts: ExportOptions, upstream: Source) -> tuple[OverlaySource, CappedLayout | None]:
+    """The planners' source: the upstream, keeping what they read in the bounded cache (not on a dry run)."""
+    cache = cache_dir(opts.bundle)
+    layout = CappedLayout(cache, TEMP_BUDGET) if not opts.dry_run or cache.exists() else None
+    local = [LayoutSource(layout)] if layout is not None else []
+    return OverlaySource(upstream, local, keep=layout if not opts.dry_run else None), layout
 
 
 def _archive_size(opts: ExportOptions, cfg: config.ImageSetConfig, say: Printer) -> None:
@@ -144,9 +145,12 @@ def run_export(opts: ExportOptions, say: Printer = print, bars: BarFactory = no_
     _archive_size(opts, cfg, say)
     if not opts.dry_run:
         check_writable(opts.bundle)
+    signer = _load_signer(opts.sign_key)
+    base = load_base(opts.since) if opts.since else None
     pool = RegistryPool(AuthStore.load(opts.authfile), opts.ca_file, opts.connect)
-    places = _Places(opts, with_layouts(RegistrySource(pool), cfg))
-    ctx = PlanContext(config=cfg, source=places.planning, plan=Plan(), workers=opts.workers, pool=pool,
+    upstream = with_layouts(RegistrySource(pool), cfg)
+    planning, cache = _sources(opts, upstream)
+    ctx = PlanContext(config=cfg, source=planning, plan=Plan(), workers=opts.workers, pool=pool,
                       release=opts.release_options())
     say(f"Planning from {opts.config_path} ...")
     plan_all(ctx)
@@ -155,60 +159,142 @@ def run_export(opts: ExportOptions, say: Printer = print, bars: BarFactory = no_
     if not images:
         details = "; ".join(f"{ref}: {msg}" for ref, msg in ctx.plan.failed.items())
         raise BundlerError(f"nothing to export: every image failed ({details})")
-    source = places.copy_source(ctx)
+    source = OverlaySource(upstream, [ctx.store, *([LayoutSource(cache)] if cache is not None else [])])
     res = resolve(source, pull_jobs(images, ctx.plan.records), opts.workers)
     result = ExportResult(plan=ctx.plan, resolution=res, failed={**ctx.plan.failed, **res.failed},
-                          blobs_total=res.blobs_total, bytes_total=res.bytes_total)
+                          blobs_total=res.blobs_total, bytes_total=res.bytes_total, base=base)
+    in_base = base.present([*res.needs, *(m.digest for t in res.trees.values() for m in t)]) if base else set()
+    result.carried_bytes = sum(max(n.size, 0) for d, n in res.needs.items() if d not in in_base)
     say(plan_summary(images, res.blobs_total, res.bytes_total))
+    if base is not None:
+        say(f"Differential since {base.describe()}: {len(in_base)} blobs and manifests are there already; "
+            f"carrying {human(result.carried_bytes)} of {human(res.bytes_total)}")
     if opts.dry_run:
-        have = sum(max(n.size, 0) for n in res.needs.values()
-                   if places.layout is not None and places.layout.has_blob(n.digest, n.size))
-        if have:
-            say(f"  already in {places.work}: {human(have)} (a re-run fetches only the rest)")
         report_failures(result.failed, say)
         return result
-    assert places.layout is not None
     requested = {"path": str(opts.config_path), "imageSetConfiguration": cfg.raw}
-    _copy_and_pack(opts, places.layout, source, res, images, requested, result, say, bars, start)
+    try:
+        _copy_and_commit(opts, source, res, images, requested, result, in_base, signer, say, bars, start)
+    except DiskError:
+        shutil.rmtree(cache_dir(opts.bundle), ignore_errors=True)  # give the space back; the journal stays
+        raise
     result.seconds = time.monotonic() - start
-    size = sum(p.stat().st_size for p, _ in result.parts)
-    carried = len(images) - len([i for i in images if str(i.pinned) in result.failed])
-    say(f"Wrote {len(result.parts)} part(s), {human(size)}, and {checksum_path(opts.bundle).name} "
-        f"in {result.seconds:.1f}s: {carried} images, {result.blobs_total} blobs ({human(result.bytes_total)}).")
-    if result.failed:
-        report_failures(result.failed, say)
-        say(f"The bundle is INCOMPLETE. {places.work} is kept: re-run the same command to fetch only what is missing.")
-    elif not opts.keep_work:
-        shutil.rmtree(places.work, ignore_errors=True)
+    _wrote(opts, result, images, cache is not None and not result.failed, say)
     return result
 
 
-def _copy_and_pack(opts: ExportOptions, layout: OCILayout, source: OverlaySource, res: Resolution,
-                   images: list[PlannedImage], requested: dict[str, Any], result: ExportResult,
-                   say: Printer, bars: BarFactory, start: float) -> None:
-    """Copy into the work layout, describe what arrived, pack the bundle."""
+def _wrote(opts: ExportOptions, result: ExportResult, images: list[PlannedImage], clean_cache: bool,
+           say: Printer) -> None:
+    size = sum(p.stat().st_size for p, _ in result.parts)
+    front = opts.bundle.stat().st_size
+    carried = len(images) - len([i for i in images if str(i.pinned) in result.failed])
+    say(f"Wrote {opts.bundle} (the front, {human(front)}) and {len(result.parts) - 1} data part(s), {human(size)} "
+        f"in all, and {checksum_path(opts.bundle).name} in {result.seconds:.1f}s: {carried} images, "
+        f"{result.blobs_total} blobs ({human(result.bytes_total)}).")
+    if opts.split_size and front > MEDIUM_RESERVE:
+        say(f"note: the front is larger than the {human(MEDIUM_RESERVE)} a medium preset leaves beside part 000: "
+            f"carry {opts.bundle.name} on a medium of its own")
+    if result.fingerprint:
+        say(f"Signed with key {result.fingerprint}.")
+    if result.failed:
+        report_failures(result.failed, say)
+        say(f"The bundle is INCOMPLETE. Re-run the same command to fetch only what is missing "
+            f"({cache_dir(opts.bundle).name} keeps what planning read).")
+    elif clean_cache:
+        shutil.rmtree(cache_dir(opts.bundle), ignore_errors=True)
+
+
+def _load_signer(key: Path | None) -> Any:
+    if key is None:
+        return None
+    from .bundle.signing import load_private_key
+
+    return load_private_key(key)
+
+
+def _copy_and_commit(opts: ExportOptions, source: OverlaySource, res: Resolution, images: list[PlannedImage],
+                     requested: dict[str, Any], result: ExportResult, in_base: set[str], signer: Any,
+                     say: Printer, bars: BarFactory, start: float) -> None:
+    """Pull into the parts (bootstrap images first), describe what arrived, commit."""
     planning = time.monotonic() - start
-    pull = bars("pull", res.bytes_total)
-    dest = BundleDestination(opts.bundle, layout, opts.split_size, opts.zstd_level)
+    first, rest = split_resolution(res, {str(img.pinned) for img in images if img.kind == "bootstrap"})
+    writer, todo = _writer(opts, res, set(first.needs) - in_base, in_base)
+    finish = Finish(opts.parity_percent, _signing(signer, result) if signer is not None else None)
+    dest = BundleDestination(writer, in_base, finish)
+    pull = bars("pull", todo)
     try:
-        copy = CopyEngine(source, dest, opts.workers, on_bytes=pull.update).run(res)
+        copy = _pull(source, dest, first, rest, opts.workers, pull.update)
+    except BaseException as exc:
+        dest.abort(exc)
+        raise
     finally:
         pull.close()
     say(f"Pulled {copy.blobs_copied} blobs ({human(copy.bytes_copied)}) in {copy.seconds:.1f}s"
-        + (f", {copy.blobs_skipped} already in {layout.root.name}" if copy.blobs_skipped else "")
+        + (f", {human(writer.resumed)} already in the parts from an earlier run" if writer.resumed else "")
         + f"; planning took {planning:.1f}s.")
     result.copy = copy
     result.failed = {**result.plan.failed, **copy.failed}
     ok = [img for img in images if str(img.pinned) not in copy.failed]
     trees = {str(job.source): copy.manifests[job.key] for job in res.jobs if str(job.source) not in copy.failed}
-    meta = dest.describe(BundleMetadata(images=ok, failed=result.failed, records=result.plan.records,
-                                        requested=dict(requested)), trees)
+    meta = BundleMetadata(images=ok, failed=result.failed, records=result.plan.records, requested=dict(requested))
+    if result.base is not None:
+        meta.base, meta.from_base = result.base.record(), result.base.locations(trees, in_base)
+    dest.describe(meta, trees)
+    _commit(opts, dest, finish, todo, say, bars)
+    assert dest.committed is not None
     result.blobs_total, result.bytes_total = meta.blobs, meta.blob_bytes
-    say(f"Packing {len(ok)} images into {opts.bundle}{' (split)' if opts.split_size else ''} ...")
-    pack = bars("pack", meta.blob_bytes)
-    dest.on_pack = pack.update
+    result.parts = [(opts.bundle, dest.committed.front.sha256), *((p.path, p.sha256) for p in dest.committed.parts)]
+
+
+def _writer(opts: ExportOptions, res: Resolution, first: set[str], in_base: set[str]) -> tuple[BundleWriter, int]:
+    """Check the free space against what is left to pull (and the parity to write), then open the writer
+    (continuing an earlier run's parts); returns it and the bytes to pull."""
+    held = {e.digest for e in resumable(opts.bundle, opts.split_size, opts.zstd_level, first)}
+    sizes = {d: max(n.size, 0) for d, n in res.needs.items() if d not in in_base}
+    todo = sum(size for d, size in sizes.items() if d not in held)
+    parity = sum(sizes.values()) * opts.parity_percent / 100 + (opts.split_size or 0) * bool(opts.parity_percent)
+    spare = check_free_space(opts.bundle, int(todo * 1.01 + parity))
+    cached = cache_dir(opts.bundle)
+    spool = max(0, min(spare, TEMP_BUDGET - (CappedLayout(cached, 0).used if cached.exists() else 0)))
+    return BundleWriter(opts.bundle, opts.split_size, opts.zstd_level, first, spool_limit=spool), todo
+
+
+def _commit(opts: ExportOptions, dest: BundleDestination, finish: Finish, size: int, say: Printer,
+            bars: BarFactory) -> None:
+    say(f"Writing the front of {opts.bundle}" + (f" and {opts.parity_percent:g}% parity" if opts.parity_percent else "")
+        + " ...")
+    bar = bars("parity", size) if opts.parity_percent else None
+    finish.on_parity = bar.update if bar is not None else None
     try:
         dest.commit()
+    except BaseException as exc:
+        dest.abort(exc)
+        raise
     finally:
-        pack.close()
-    result.parts = dest.parts
+        if bar is not None:
+            bar.close()
+
+
+def _pull(source: OverlaySource, dest: BundleDestination, first: Resolution, rest: Resolution, workers: int,
+          on_bytes: Any) -> CopyResult:
+    """The bootstrap images' blobs, then (once they are in the parts) everything else."""
+    a = CopyEngine(source, dest, workers, on_bytes=on_bytes).run(first)
+    dest.drain()
+    b = CopyEngine(source, dest, workers, on_bytes=on_bytes).run(rest)
+    for name in ("blobs_total", "bytes_total", "blobs_copied", "bytes_copied", "blobs_skipped", "blobs_mounted",
+                 "manifests_pushed", "manifests_skipped", "seconds"):
+        setattr(b, name, getattr(a, name) + getattr(b, name))
+    b.manifests.update(a.manifests)
+    b.failed.update(a.failed)
+    return b
+
+
+def _signing(key: Any, result: ExportResult) -> Any:
+    from .bundle.signing import fingerprint, sign_bundle
+
+    result.fingerprint = fingerprint(key.public_key())
+
+    def sign(bundle: Path, sums: list[tuple[Path, str]], meta: BundleMetadata, front: Any) -> Path:
+        return sign_bundle(key, bundle, sums, meta, front)
+
+    return sign

@@ -16,8 +16,10 @@ from typing import Any
 
 from .auth import AuthStore, Credentials
 from .bundle import BundleSource, ImageRecord
+from .bundle.receipt import Receipt
+from .bundle.signing import Signed
 from .content import renderers
-from .engine import CopyEngine, CopyResult, ImageJob
+from .engine import CopyEngine, CopyResult, ImageJob, Resolution, resolve
 from .landing import digest_tag, plan_landing  # noqa: F401 - digest_tag: importable from here as before
 from .mapping import split_target
 from .outputs import MirroredImage, OutputContext, render_all, render_mirrors
@@ -39,6 +41,7 @@ class ImportOptions:
     max_nested_paths: int = 0
     connect: ConnectOptions = field(default_factory=ConnectOptions)
     pull_secret: Path | None = None
+    verify_keys: list[Any] = field(default_factory=list)  # Ed25519 public keys: one of them must have signed
 
 
 @dataclass
@@ -49,6 +52,7 @@ class ImportResult:
     missing_from_bundle: dict[str, str] = field(default_factory=dict)
     outputs: list[Path] = field(default_factory=list)
     seconds: float = 0.0
+    receipt: Receipt | None = None
 
 
 def plan_jobs(images: list[ImageRecord], registry: str, records: dict[str, Any] | None = None,
@@ -60,16 +64,22 @@ def plan_jobs(images: list[ImageRecord], registry: str, records: dict[str, Any] 
 
 
 def run_import(opts: ImportOptions, say: Printer = print, bars: BarFactory = no_bars,
-               source: BundleSource | None = None) -> ImportResult:
+               source: BundleSource | None = None, signed: Signed | None = None) -> ImportResult:
+    """``source`` (with the ``signed`` it was checked against) when the caller already opened the bundle."""
     start = time.monotonic()
-    source = source or BundleSource.open(opts.bundle)
+    from .verify import open_checked
+
+    if source is None:
+        source, signed = open_checked(opts.bundle, opts.verify_keys)
     meta = source.metadata
+    receipt = Receipt.start(source.reader, meta, signed)
     host, _ = split_target(opts.registry)
     auth = AuthStore.load(opts.authfile)
     client = RegistryClient(host, auth, opts.ca_file, credentials=opts.credentials, options=opts.connect)
     client.ping()
     landing = plan_landing(meta.images, opts.registry, meta.records, opts.max_nested_paths)
     jobs, mapping = landing.jobs, landing.repositories
+    work, base_copy = _resolve(source, client, jobs, opts, receipt, say)
     bar = bars("push", source.reader.total_bytes)
     last = [source.reader.bytes_read]
 
@@ -80,11 +90,17 @@ def run_import(opts: ImportOptions, say: Printer = print, bars: BarFactory = no_
 
     say(f"Importing {len(jobs)} images ({human(meta.blob_bytes)}) from {opts.bundle} into {opts.registry} ...")
     try:
-        copy = CopyEngine(source, RegistryDestination(client), opts.workers, on_bytes=on_bytes).run(jobs)
+        copy = CopyEngine(work[0], RegistryDestination(client), opts.workers, on_bytes=on_bytes).run(work[1])
     finally:
         bar.close()
         source.close()
-    result = ImportResult(copy=copy, failed=dict(copy.failed), missing_from_bundle=dict(meta.failed))
+    if base_copy is not None:
+        copy.blobs_skipped += base_copy.blobs_skipped - base_copy.blobs_total
+        copy.blobs_mounted += base_copy.blobs_mounted
+        copy.blobs_copied += base_copy.blobs_copied
+    result = ImportResult(copy=copy, failed=dict(copy.failed), missing_from_bundle=dict(meta.failed), receipt=receipt)
+    receipt.manifests, receipt.blobs, receipt.bytes = len(source.manifests), source.blobs_read, source.bytes_streamed
+    receipt.rebuilt = list(source.reader.rebuilt)
     result.images = landing.mirrored(copy.failed)
     octx = OutputContext(outdir=opts.outdir, registry=opts.registry, images=result.images, records=meta.records,
                          mirror=RegistrySource(RegistryPool.of(client)))
@@ -99,9 +115,28 @@ def run_import(opts: ImportOptions, say: Printer = print, bars: BarFactory = no_
     result.seconds = time.monotonic() - start
     report = opts.outdir / "report.json"
     report.write_text(json.dumps(_report(result, opts, mapping), indent=2) + "\n")
-    result.outputs.append(report)
+    result.outputs += [report, receipt.write(opts.outdir / "receipt.json")]
+    for line in receipt.lines():
+        say(line)
     _summary(result, opts, say)
     return result
+
+
+def _resolve(source: BundleSource, client: RegistryClient, jobs: list[ImageJob], opts: ImportOptions,
+             receipt: Receipt, say: Printer) -> tuple[tuple[Any, Resolution], CopyResult | None]:
+    """What the engine streams: for a differential, first check the base is in the registry (refusing
+    before anything is pushed), take its manifests from the mirror and place its blobs."""
+    if not source.metadata.base:
+        return (source, resolve(source, jobs, opts.workers)), None
+    from .import_base import BaseLocations, MirrorManifests, place_base_blobs
+
+    where = BaseLocations(source.metadata, opts.registry)
+    say(f"Differential bundle: checking that {opts.registry} holds its base "
+        f"({source.metadata.base.get('name')}) ...")
+    receipt.base_checked = where.check(client, opts.workers)
+    seen = MirrorManifests(source, client, where)
+    res = resolve(seen, jobs, opts.workers)
+    return (seen, res), place_base_blobs(res, where, client, opts.workers)
 
 
 def _summary(result: ImportResult, opts: ImportOptions, say: Printer) -> None:
@@ -136,24 +171,3 @@ def _report(result: ImportResult, opts: ImportOptions, mapping: dict[str, str]) 
         "missingFromBundle": [{"reference": k, "error": v} for k, v in sorted(result.missing_from_bundle.items())],
         "seconds": round(result.seconds, 3),
     }
-
-
-def verify_bundle(bundle: Path, say: Printer = print) -> dict[str, int]:
-    """Check every part against BUNDLE.sha256 and every blob against its digest (the same stream checks an
-    import makes, with nowhere to push)."""
-    source = BundleSource.open(bundle)  # the front's manifests are checked as they load
-    reader = source.reader
-    if any(expected is None for _, expected in reader.parts):
-        say(f"warning: no {bundle.name}.sha256 beside the bundle; only blob digests are checked")
-    blobs, total = len(source.manifests), sum(len(m.data) for m in source.manifests.values())
-    try:
-        for blob in source.stream_blobs():
-            for _ in blob.chunks:
-                pass
-            blobs += 1
-            total += blob.size
-    finally:
-        source.close()
-    say(f"OK: {len(reader.parts)} part(s) match their checksums; {blobs} blobs ({human(total)}) match their "
-        f"digests, {len(source.manifests)} of them manifests.")
-    return {"parts": len(reader.parts), "blobs": blobs, "bytes": total}

@@ -529,6 +529,7 @@ def build_upstream(
     workers: int = 4,
     compresslevel: int = 1,
     release_files: Mapping[str, bytes] | None = None,
+    content_versions: Mapping[str, str] | None = None,
 ) -> Upstream:
     """Push a synthetic OpenShift upstream through ``client``; see the module docstring.
 
@@ -540,7 +541,11 @@ def build_upstream(
     (default ``client.registry``). Deterministic: the same arguments give the same digests.
     ``compresslevel`` is the gzip level of the component layers (their content is random, so 0 -
     stored - is as small as 9 and many times faster; use it to build GBs quickly).
+    ``content_versions`` says, per component name, which version its content is (default ``version``):
+    a component given an earlier release's version is byte-identical to that release's (a z-stream that
+    changed only some components: :func:`testkit.zstream.next_zstream`).
     """
+    cv = dict(content_versions or {})
     host = host_in_refs or client.registry
     stats = PushStats()
     base_size = layer_size if base_size is None else base_size
@@ -548,13 +553,13 @@ def build_upstream(
     extra = component_files or {}
 
     def files(name: str, arch: str) -> dict[str, bytes]:
-        f = _component_files(name, version, arch, layer_size, seed)
+        f = _component_files(name, cv.get(name, version), arch, layer_size, seed)
         f.update(extra.get(name, {}))
         return f
 
     def labels(name: str) -> dict[str, str]:
         return {"io.openshift.build.component": name, "io.openshift.release.operator": "true",
-                "com.redhat.component": f"{name}-container", "version": version}
+                "com.redhat.component": f"{name}-container", "version": cv.get(name, version)}
 
     # the shared base goes up once before the workers start, so they find it instead of racing
     push_blob(client, COMPONENT_REPO, bases["amd64"][0].gz, stats)
@@ -570,10 +575,12 @@ def build_upstream(
 
     small = max(1024, layer_size // 8)
     lst, _ = push_multiarch(client, COMPONENT_REPO, None,
-                            {a: _component_files(LIST_COMPONENT, version, a, small, seed) for a in ("amd64", "arm64", "ppc64le")},
+                            {a: _component_files(LIST_COMPONENT, cv.get(LIST_COMPONENT, version), a, small, seed)
+                             for a in ("amd64", "arm64", "ppc64le")},
                             base_layers=bases, labels=labels(LIST_COMPONENT), stats=stats)
     idx, _ = push_multiarch(client, COMPONENT_REPO, None,
-                            {a: _component_files(INDEX_COMPONENT, version, a, small, seed) for a in ("amd64", "arm64")},
+                            {a: _component_files(INDEX_COMPONENT, cv.get(INDEX_COMPONENT, version), a, small, seed)
+                             for a in ("amd64", "arm64")},
                             base_layers=bases, labels=labels(INDEX_COMPONENT), oci=True, stats=stats)
     refs[LIST_COMPONENT] = f"{host}/{COMPONENT_REPO}@{lst.digest}"
     refs[INDEX_COMPONENT] = f"{host}/{COMPONENT_REPO}@{idx.digest}"

@@ -111,7 +111,7 @@ class StreamSource:
     def open_blob(self, repo: Repository, desc: Descriptor) -> Iterator[bytes]:
         raise AssertionError("a sequential source is never asked for a blob by digest")
 
-    def stream_blobs(self) -> Iterator[BlobStream]:
+    def stream_blobs(self, verify: bool = True) -> Iterator[BlobStream]:
         for digest, data in self.store.blobs.items():
             self.opened.append(digest)
             yield BlobStream(digest, len(data), iter((data,)))

@@ -41,9 +41,18 @@ def exported(upstream: tuple[RegistryServer, Upstream, Path], tmp_path_factory: 
     cfg = up.write_config(out / "imageset.yaml")
     bundle = out / "bundle" / "ocp-4.4.5.tar.zst"
     code, output = cli("export", "-c", cfg, "-o", bundle, "--authfile", d / "auth.json", "--ca-file",
-                       server.ca_file, "--split-size", "200K", "--keep-work")
+                       server.ca_file, "--split-size", "200K")
     assert code == 0, output
-    return {"bundle": bundle, "output": output, "config": cfg, "work": Path(f"{bundle}.work")}
+    return {"bundle": bundle, "output": output, "config": cfg, "work": unpack(bundle, out / "layout")}
+
+
+def unpack(bundle: Path, into: Path) -> Path:
+    """The bundle unpacked by hand, as docs/usage.md says: the front and the data parts are one tar+zstd."""
+    into.mkdir(parents=True)
+    parts = sorted(bundle.parent.glob(bundle.name + ".[0-9]*"))
+    subprocess.run(f"cat {bundle} {' '.join(map(str, parts))} | zstd -q -d | tar -C {into} -xf -", shell=True,
+                   check=True)
+    return into
 
 
 @pytest.fixture()
@@ -64,11 +73,13 @@ def test_export_writes_split_parts_with_checksums(exported: dict, upstream: tupl
     bundle: Path = exported["bundle"]
     parts = sorted(bundle.parent.glob(bundle.name + ".[0-9][0-9][0-9]"))
     assert len(parts) > 3
+    assert {p.stat().st_size for p in parts[:-1]} == {200 * 1024}  # every part but the last: exactly the size
     sums = Path(f"{bundle}.sha256").read_text().splitlines()
-    assert [line.split()[1] for line in sums] == [p.name for p in parts]
+    assert [line.split()[1] for line in sums] == [bundle.name, *(p.name for p in parts)]
     assert "unique blobs" in exported["output"]
     code, out = cli("verify", bundle)
-    assert code == 0 and f"{len(parts)} part(s) match" in out
+    assert code == 0 and f"{len(parts) + 1} file(s) match" in out
+    assert subprocess.run(["sha256sum", "--quiet", "-c", sums and f"{bundle.name}.sha256"], cwd=bundle.parent).returncode == 0
     # every unique blob of the upstream was carried exactly once
     meta = json.loads((exported["work"] / "bundler.json").read_text())
     assert meta["blobs"] == len(set(meta["otherBlobs"]))
@@ -203,25 +214,42 @@ def test_podman_pulls_source_by_digest_through_the_mirror_while_source_is_down(
         shutil.rmtree(runroot, ignore_errors=True)
 
 
+class _Interrupt:
+    """A progress bar that stops the export like Ctrl-C once ``after`` bytes were pulled."""
+
+    def __init__(self, after: int) -> None:
+        self.after, self.seen = after, 0
+
+    def update(self, n: int) -> None:
+        self.seen += n
+        if self.seen > self.after:
+            raise KeyboardInterrupt
+
+    def close(self) -> None:
+        return None
+
+
 def test_resume_fetches_only_missing_blobs(upstream: tuple, tmp_path: Path) -> None:
+    """An export interrupted half-way keeps its journal and the blobs written so far; the same command
+    again fetches only the rest, and the bundle verifies. (kill -9 is in tests/test_media.py.)"""
     server, up, d = upstream
-    cfg = up.write_config(tmp_path / "isc.yaml")
-    bundle = tmp_path / "b.tar.zst"
-    args = ("export", "-c", cfg, "-o", bundle, "--authfile", d / "auth.json", "--ca-file", server.ca_file)
-    code, first = cli(*args, "--keep-work")
-    assert code == 0, first
-    work = Path(f"{bundle}.work")
-    layers = sorted(p for p in (work / "blobs" / "sha256").iterdir() if p.stat().st_size > 40_000)
-    removed = sum(p.stat().st_size for p in layers[:2])
-    for p in layers[:2]:
-        p.unlink()
+    from bundler.bundle.names import journal_path
     from bundler.export import ExportOptions, run_export
 
-    result = run_export(ExportOptions(config_path=cfg, bundle=bundle, authfile=d / "auth.json", ca_file=server.ca_file))
+    opts = ExportOptions(config_path=up.write_config(tmp_path / "isc.yaml"), bundle=tmp_path / "b.tar.zst",
+                         authfile=d / "auth.json", ca_file=server.ca_file, split_size=100 * 1024, workers=1)
+    total = run_export(ExportOptions(**{**opts.__dict__, "dry_run": True})).bytes_total
+    with pytest.raises(KeyboardInterrupt):
+        run_export(opts, bars=lambda name, _: _Interrupt(total // 2) if name == "pull" else _Interrupt(1 << 62))
+    assert journal_path(opts.bundle).exists() and not opts.bundle.exists()  # no front: not a finished bundle
+    said: list[str] = []
+    result = run_export(opts, say=said.append)
     assert result.copy is not None
-    assert result.copy.blobs_copied == 2
-    assert result.copy.bytes_copied == removed
-    assert not work.exists()  # a complete export removes its work directory
+    assert 0 < result.copy.bytes_copied < total
+    assert any("already in the parts from an earlier run" in line for line in said), said
+    assert not journal_path(opts.bundle).exists()
+    code, out = cli("verify", opts.bundle)
+    assert code == 0, out
 
 
 def test_export_goes_on_past_a_failing_image_and_exits_non_zero(upstream: tuple, tmp_path: Path) -> None:
@@ -249,7 +277,7 @@ def test_dry_run_prints_plan_and_pulls_nothing(upstream: tuple, tmp_path: Path) 
     assert code == 0, output
     assert f"{len(up.components) + 1 + len(up.additional)} images" in output
     assert "unique blobs" in output
-    assert not bundle.exists() and not Path(f"{bundle}.work").exists()
+    assert not list(tmp_path.glob("b.tar.zst*"))
 
 
 def test_corrupt_part_is_refused_and_leaves_no_image(exported: dict, target: RegistryServer, tmp_path: Path) -> None:
@@ -353,9 +381,9 @@ def test_multi_arch_release_keeps_every_platform(upstream: tuple, tmp_path: Path
     cfg = up_multi.write_config(tmp_path / "isc.yaml", include_multi=True)
     bundle = tmp_path / "b.tar.zst"
     code, output = cli("export", "-c", cfg, "-o", bundle, "--authfile", d / "auth.json", "--ca-file",
-                       server.ca_file, "--keep-work")
+                       server.ca_file)
     assert code == 0, output
-    work = Path(f"{bundle}.work")
+    work = unpack(bundle, tmp_path / "layout")
     client = server.client()
 
     def carried(repo: str, digest: str) -> int:

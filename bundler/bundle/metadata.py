@@ -1,7 +1,9 @@
 """``bundler.json``: what a bundle holds, typed. Written by the bundle destination's commit, read by the
 bundle source; nothing is re-derived on the other side of the air gap.
 
-Schema 1 (this shape) is what every bundler so far has written, so older bundles import unchanged.
+Schema 2 adds the data parts (name, size, sha256: the front vouches for them), and for a differential
+bundle the base it needs and where that base put what this bundle does not carry. Schema 1 bundles (one
+stream, no front file) still import unchanged.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from ..oci import Pinned, Reference, parse
 
 METADATA_FILE = "bundler.json"
 FRONT_FILES = ("oci-layout", "index.json", METADATA_FILE)
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 KIND = "BundlerBundle"
 
 
@@ -75,6 +77,19 @@ class BundleMetadata:
     created: str = ""
     bundler_version: str = __version__
     schema_version: int = SCHEMA_VERSION
+    parts: list[dict[str, Any]] = field(default_factory=list)
+    """The data parts, in order: ``{"name", "size", "sha256"}`` (schema 2)."""
+    split: int | None = None
+    base: dict[str, Any] | None = None
+    """A differential bundle's base: ``{"kind": "bundle"|"inventory", "name", "id", "created", "registry"}``."""
+    from_base: dict[str, dict[str, str]] = field(default_factory=dict)
+    """What a differential bundle does not carry: ``{"manifests"|"blobs": {digest: repository}}`` where the
+    repository is the source repository of an image that holds it (a bundle base) or the mirror path
+    (an inventory base)."""
+
+    @property
+    def carried(self) -> set[str]:
+        return {*self.manifests, *self.bootstrap_blobs, *self.other_blobs}
 
     @property
     def archive_order(self) -> list[str]:
@@ -97,6 +112,10 @@ class BundleMetadata:
             "bootstrapBlobs": self.bootstrap_blobs,
             "otherBlobs": self.other_blobs,
             "extra": self.records,
+            "parts": self.parts,
+            "split": self.split,
+            "base": self.base,
+            "fromBase": self.from_base,
         }
 
     @classmethod
@@ -116,6 +135,7 @@ class BundleMetadata:
                 blobs=int(doc.get("blobs") or 0), blob_bytes=int(doc.get("bytes") or 0),
                 created=str(doc.get("created") or ""), bundler_version=str(doc.get("bundlerVersion") or ""),
                 schema_version=int(doc.get("schemaVersion", 1)),
+                **_schema2(doc),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise BundleError(f"{where}: {METADATA_FILE} is malformed: {exc}") from exc
@@ -127,3 +147,11 @@ class BundleMetadata:
         except ValueError as exc:
             raise BundleError(f"{where}: {METADATA_FILE} is not JSON: {exc}") from exc
         return cls.from_json(doc, where)
+
+
+def _schema2(doc: dict[str, Any]) -> dict[str, Any]:
+    """The fields schema 2 added (absent from schema-1 documents)."""
+    return {"parts": [dict(p) for p in doc.get("parts") or []],
+            "split": int(doc["split"]) if doc.get("split") else None,
+            "base": dict(doc["base"]) if doc.get("base") else None,
+            "from_base": {k: dict(v) for k, v in (doc.get("fromBase") or {}).items()}}

@@ -24,6 +24,8 @@ class BundleSource:
         self.reader = reader
         self.metadata = BundleMetadata.from_bytes(reader.front[METADATA_FILE], str(reader.bundle))
         self.manifests: dict[str, Manifest] = {}
+        self.blobs_read = 0
+        self.bytes_streamed = 0
         self._entries: Iterator[Entry] = reader.entries()
         self._pushback: Entry | None = None
         self._load_manifests()
@@ -31,6 +33,11 @@ class BundleSource:
     @classmethod
     def open(cls, bundle: str | Path) -> BundleSource:
         return cls(ArchiveReader(bundle, FRONT_FILES))
+
+    @property
+    def listed(self) -> set[str] | None:
+        """The blobs the front says the archive holds (schema 2: anything else is refused)."""
+        return self.metadata.carried if self.metadata.schema_version >= 2 else None
 
     def _next_entry(self) -> Entry | None:
         if self._pushback is not None:
@@ -61,10 +68,20 @@ class BundleSource:
     def open_blob(self, repo: Repository, desc: Descriptor) -> Iterator[bytes]:
         raise BundleError(f"blob {desc.digest} was already streamed past (a bundle is read once, in order)")
 
-    def stream_blobs(self) -> Iterator[BlobStream]:
+    def stream_blobs(self, verify: bool = True) -> Iterator[BlobStream]:
+        """Every blob in archive order; ``verify=False`` leaves the digest check to a destination that makes
+        it (a registry); every part's sha256 is checked either way."""
+        listed = self.listed
         while (entry := self._next_entry()) is not None:
             if entry.digest:
-                yield BlobStream(entry.digest, entry.size, self._verified(entry.fileobj, entry.digest))
+                if listed is not None and entry.digest not in listed:
+                    raise BundleError(f"blob {entry.digest} in bundle part {self.reader.current_part} is not one the "
+                                      "bundle's front lists: the bundle was altered",
+                                      "take the bundle from the original media")
+                self.blobs_read += 1
+                self.bytes_streamed += entry.size
+                chunks = self._verified(entry.fileobj, entry.digest) if verify else _chunks(entry.fileobj)
+                yield BlobStream(entry.digest, entry.size, chunks)
 
     def _verified(self, fh: io.RawIOBase, digest: str) -> Iterator[bytes]:
         start = self.reader.bytes_read
@@ -101,12 +118,16 @@ class BundlePrefix:
     def open_blob(self, repo: Repository, desc: Descriptor) -> Iterator[bytes]:
         return self.source.open_blob(repo, desc)
 
-    def stream_blobs(self) -> Iterator[BlobStream]:
+    def stream_blobs(self, verify: bool = True) -> Iterator[BlobStream]:
         left = set(self.digests)
         if not left:
             return
-        for blob in self.source.stream_blobs():
+        for blob in self.source.stream_blobs(verify):
             yield blob  # consumed by the caller before it asks for the next one
             left.discard(blob.digest)
             if not left:
                 return
+
+
+def _chunks(fh: io.RawIOBase) -> Iterator[bytes]:
+    return iter(lambda: fh.read(CHUNK), b"")

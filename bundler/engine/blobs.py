@@ -57,7 +57,8 @@ class BlobMover:
         once, later targets then mount it or read it back."""
         first_with: str | None = None
         for target in need.targets:
-            if self.dest.has_blob(target, need.desc):
+            asks_itself = first_with is None and self.dest.caps.put_finds_present
+            if not asks_itself and self.dest.has_blob(target, need.desc):
                 first_with = first_with or target
                 self._count("blobs_skipped")
                 continue
@@ -68,8 +69,11 @@ class BlobMover:
             chunks = self._chunks(need, opener, first_with)
             if not reusable:
                 opener = None
-            self.dest.put_blob(target, need.desc, chunks)
+            stored = self.dest.put_blob(target, need.desc, chunks)
             first_with = target
+            if stored is False:  # it was there already
+                self._count("blobs_skipped")
+                continue
             with self._lock:
                 self.result.blobs_copied += 1
                 self.result.bytes_copied += max(need.size, 0)
@@ -118,7 +122,7 @@ class BlobMover:
 
         with ThreadPoolExecutor(self.workers) as pool:
             try:
-                for digest, _size, chunks in stream.stream_blobs():
+                for digest, _size, chunks in stream.stream_blobs(verify=not self.dest.caps.checks_digests):
                     need = needs.get(digest)
                     if need is None:
                         continue

@@ -41,12 +41,14 @@ def stage_bootstrap_images(source: BundleSource, layout_dir: Path) -> dict[str, 
 
 def import_with_bootstrap(bundle: Path, outdir: Path, *, authfile: Path | None, workers: int, hostname: str | None,
                           port: int, data_dir: Path | None, flavor: str, name: str | None = None,
-                          say: Printer = print, bars: BarFactory = no_bars) -> ImportResult:
+                          say: Printer = print, bars: BarFactory = no_bars,
+                          verify_keys: list[Any] | None = None) -> ImportResult:
     from .. import quay
+    from ..verify import open_checked
 
     data_dir = data_dir or default_data_dir()
     started = time.monotonic()
-    source = BundleSource.open(bundle)
+    source, signed = open_checked(bundle, verify_keys or [])
     meta = source.metadata
     staging = data_dir / "images"
     roles = stage_bootstrap_images(source, staging)
@@ -72,7 +74,7 @@ def import_with_bootstrap(bundle: Path, outdir: Path, *, authfile: Path | None, 
         "users and robots in place).")
     opts = ImportOptions(bundle=bundle, registry=mirror.host, outdir=outdir, authfile=None, ca_file=mirror.ca_file,
                          workers=workers, credentials=Credentials(mirror.username, mirror.password))
-    result = run_import(opts, say, bars, source=source)
+    result = run_import(opts, say, bars, source=source, signed=signed)
     write_access_outputs(outdir, mirror.ca_file, mirror.pull_secret_entries(), authfile)
     say(f"CA bundle: {outdir / 'ca-bundle.pem'} (install-config additionalTrustBundle); "
         f"pull secret with the mirror's credentials: {outdir / 'pull-secret.json'}")

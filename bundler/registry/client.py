@@ -151,11 +151,19 @@ class RegistryClient(RegistrySession):
             self.request("DELETE", urljoin(self.base + "/", resp.headers["Location"]), repo, "pull,push").close()
         return False
 
-    def push_blob(self, repo: str, digest: str, size: int, opener: Callable[[], Any]) -> None:
+    def push_blob(self, repo: str, digest: str, size: int, opener: Callable[[], Any],
+                  skip_present: bool = False) -> bool:
         """Monolithic upload: POST a session, PUT the bytes with ``?digest=``. The registry verifies.
 
-        ``opener`` returns the blob as ``bytes`` (sent in one piece) or as a readable stream."""
-        resp = self.request("POST", f"/v2/{repo}/blobs/uploads/", repo, "pull,push")
+        ``opener`` returns the blob as ``bytes`` (sent in one piece) or as a readable stream. With
+        ``skip_present`` the POST asks to mount the blob from ``repo`` itself: a registry that has it there
+        answers 201 and nothing is sent (returns False); one that does not opens the upload as usual (the
+        existence check and the upload in one request instead of a HEAD first)."""
+        params = {"mount": digest, "from": repo} if skip_present else None
+        resp = self.request("POST", f"/v2/{repo}/blobs/uploads/", repo, "pull,push", params=params)
+        if skip_present and resp.status_code == 201:
+            resp.close()
+            return False
         if resp.status_code != 202 or not resp.headers.get("Location"):
             raise RegistryError(
                 f"starting upload of {digest} to {self.registry}/{repo} failed: HTTP {resp.status_code} {_error_text(resp)}"
@@ -174,6 +182,7 @@ class RegistryClient(RegistrySession):
             raise RegistryError(
                 f"upload of blob {digest} to {self.registry}/{repo} failed: HTTP {resp.status_code} {_error_text(resp)}"
             )
+        return True
 
     def list_tags(self, repo: str) -> list[str]:
         resp = self.request("GET", f"/v2/{repo}/tags/list", repo)

@@ -176,7 +176,7 @@ class RegistrySession:
         **kw: Any,
     ) -> requests.Response:
         """An authenticated request to ``/v2/...``; answers a 401 challenge once."""
-        scopes = (f"repository:{repo}:{actions}", *extra_scopes) if repo else ()
+        scopes = ((f"repository:{repo}:{actions}",) if repo else ()) + tuple(extra_scopes)
         if scopes and not self._pinged:
             self._learn_challenge()
         url = path if path.startswith("http") else self.base + path

@@ -26,6 +26,12 @@ class DestinationCaps:
     """Can place a blob it already holds into another repository without the bytes."""
     reads_back: bool = False
     """Can give back a blob it received (a sequential source's blob for a repository that refused a mount)."""
+    put_finds_present: bool = False
+    """``put_blob`` finds out itself, in the same request, whether the target already holds the blob (and then
+    sends nothing and returns False): the engine need not ask ``has_blob`` first."""
+    checks_digests: bool = False
+    """Refuses a blob whose bytes do not hash to its digest (a registry: uploads are committed with
+    ``?digest=``, which the distribution spec makes it verify): a sequential source need not hash it too."""
 
 
 class Source(Protocol):
@@ -48,8 +54,9 @@ class BlobStream(NamedTuple):
 
 @runtime_checkable
 class SequentialSource(Source, Protocol):
-    def stream_blobs(self) -> Iterator[BlobStream]:
-        """Every blob in the source's order, each verified as it is read; consume each before the next."""
+    def stream_blobs(self, verify: bool = True) -> Iterator[BlobStream]:
+        """Every blob in the source's order, each verified as it is read (unless the destination checks
+        digests itself); consume each before the next."""
         ...
 
 
@@ -58,8 +65,9 @@ class Destination(Protocol):
 
     def has_blob(self, target: str, desc: Descriptor) -> bool: ...
 
-    def put_blob(self, target: str, desc: Descriptor, chunks: Iterator[bytes]) -> None:
-        """Store the blob; it must be consumed to its end (where the digest is checked)."""
+    def put_blob(self, target: str, desc: Descriptor, chunks: Iterator[bytes]) -> bool | None:
+        """Store the blob; it must be consumed to its end (where the digest is checked). False (only with
+        ``caps.put_finds_present``): the target held it already and ``chunks`` were not read to their end."""
         ...
 
     def mount_blob(self, target: str, desc: Descriptor, from_target: str) -> bool:

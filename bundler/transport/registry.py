@@ -46,7 +46,7 @@ class RegistrySource:
 class RegistryDestination:
     """Writes images into one registry; a target is a repository path on it."""
 
-    caps = DestinationCaps(mounts=True, reads_back=True)
+    caps = DestinationCaps(mounts=True, reads_back=True, put_finds_present=True, checks_digests=True)
 
     def __init__(self, client: RegistryClient) -> None:
         self.client = client
@@ -54,15 +54,14 @@ class RegistryDestination:
     def has_blob(self, target: str, desc: Descriptor) -> bool:
         return self.client.has_blob(target, desc.digest)
 
-    def put_blob(self, target: str, desc: Descriptor, chunks: Iterator[bytes]) -> None:
+    def put_blob(self, target: str, desc: Descriptor, chunks: Iterator[bytes]) -> bool:
         first = next(chunks, b"")
         if len(first) == desc.size:  # the whole blob in one chunk (a small or buffered blob): send it as is
             for _ in chunks:  # finish the iterator: progress counting and the digest check at its end
                 pass
-            self.client.push_blob(target, desc.digest, desc.size, lambda: first)
-        else:
-            self.client.push_blob(target, desc.digest, desc.size,
-                                  lambda: ChunkReader(itertools.chain((first,), chunks)))
+            return self.client.push_blob(target, desc.digest, desc.size, lambda: first, skip_present=True)
+        return self.client.push_blob(target, desc.digest, desc.size,
+                                     lambda: ChunkReader(itertools.chain((first,), chunks)), skip_present=True)
 
     def mount_blob(self, target: str, desc: Descriptor, from_target: str) -> bool:
         return self.client.mount_blob(target, desc.digest, from_target)

@@ -1,0 +1,96 @@
+"""A TCP relay on 127.0.0.1 that forwards to a real server at a limited rate, so a test can kill an export
+or an import half-way, or fill the disk under it, at a moment it chooses. TLS passes through untouched
+(the test registries' certificates name 127.0.0.1, whatever the port). ``rate`` can be changed while it
+runs (None: as fast as it goes)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from typing import Any
+
+CHUNK = 16 << 10
+
+
+class Throttle:
+    def __init__(self, target: str, rate: float | None = 1 << 20) -> None:
+        host, _, port = target.rpartition(":")
+        self.target = (host, int(port))
+        self.rate = rate
+        self.bytes = 0
+        self._lock = threading.Lock()
+        self._sock: socket.socket | None = None
+        self._stop = threading.Event()
+        self.port = 0
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> Throttle:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(64)
+        sock.settimeout(0.2)
+        self._sock = sock
+        self.port = int(sock.getsockname()[1])
+        threading.Thread(target=self._accept, name="throttle", daemon=True).start()
+        return self
+
+    def _accept(self) -> None:
+        assert self._sock is not None
+        while not self._stop.is_set():
+            try:
+                client, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            try:
+                server = socket.create_connection(self.target, timeout=30)
+            except OSError:
+                client.close()
+                continue
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _wait(self, n: int) -> None:
+        """Keep each connection's direction at about ``rate`` bytes per second."""
+        with self._lock:
+            self.bytes += n
+            rate = self.rate
+        if rate:
+            time.sleep(n / rate)
+
+    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+        src.settimeout(60)
+        try:
+            while not self._stop.is_set():
+                data = src.recv(CHUNK)
+                if not data:
+                    break
+                self._wait(len(data))
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                s.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    def __enter__(self) -> Throttle:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
