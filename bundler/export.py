@@ -120,7 +120,7 @@ def _archive_size(opts: ExportOptions, cfg: config.ImageSetConfig, say: Printer)
         say(f"Splitting into parts of {cfg.archive_size_gib} GiB (archiveSize in {opts.config_path}).")
 
 
-def _say_plan_messages(plan: Plan, say: Printer) -> None:
+def say_plan_messages(plan: Plan, say: Printer) -> None:
     """Planning's warnings, then its information lines (charts resolved, releases and the upgrade path)."""
     for line in [*(f"warning: {w}" for w in plan.warnings), *plan.notes]:
         say(line)
@@ -154,7 +154,7 @@ def run_export(opts: ExportOptions, say: Printer = print, bars: BarFactory = no_
                       release=opts.release_options())
     say(f"Planning from {opts.config_path} ...")
     plan_all(ctx)
-    _say_plan_messages(ctx.plan, say)
+    say_plan_messages(ctx.plan, say)
     images = ctx.plan.sorted_images()
     if not images:
         details = "; ".join(f"{ref}: {msg}" for ref, msg in ctx.plan.failed.items())

@@ -14,12 +14,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from . import config
 from .auth import AuthStore
 from .content import plan_all, renderers
 from .engine import CopyEngine, CopyResult, resolve
 from .errors import BundlerError
-from .export import plan_summary, report_failures
+from .export import load_config, plan_summary, report_failures, say_plan_messages
 from .landing import Landing, plan_landing
 from .mapping import split_target
 from .outputs import MirroredImage, OutputContext, render_all, render_mirrors
@@ -60,21 +59,9 @@ class MirrorResult:
     seconds: float = 0.0
 
 
-def _load(path: Path, say: Printer) -> config.ImageSetConfig:
-    try:
-        cfg = config.load(path)
-    except config.ConfigLoadError as exc:  # its warnings often explain it: print them first
-        for warning in exc.warnings:
-            say(f"warning: {warning}")
-        raise
-    for warning in cfg.warnings:
-        say(f"warning: {warning}")
-    return cfg
-
-
 def run_mirror(opts: MirrorOptions, say: Printer = print, bars: BarFactory = no_bars) -> MirrorResult:
     start = time.monotonic()
-    cfg = _load(opts.config_path, say)
+    cfg = load_config(opts.config_path, say)
     auth = AuthStore.load(opts.authfile)
     pool = RegistryPool(auth, opts.ca_file, opts.src)
     upstream = with_layouts(RegistrySource(pool), cfg)
@@ -82,8 +69,7 @@ def run_mirror(opts: MirrorOptions, say: Printer = print, bars: BarFactory = no_
                       release=replace(opts.release, ca_file=opts.release.ca_file or opts.ca_file))
     say(f"Planning from {opts.config_path} ...")
     plan_all(ctx)
-    for line in [*(f"warning: {w}" for w in ctx.plan.warnings), *ctx.plan.notes]:
-        say(line)
+    say_plan_messages(ctx.plan, say)
     images = [img for img in ctx.plan.sorted_images() if img.kind != "bootstrap"]
     if not images:
         details = "; ".join(f"{ref}: {msg}" for ref, msg in ctx.plan.failed.items())
