@@ -22,7 +22,7 @@ from .content import renderers
 from .engine import CopyEngine, CopyResult, ImageJob, Resolution, resolve
 from .landing import digest_tag, plan_landing  # noqa: F401 - digest_tag: importable from here as before
 from .mapping import split_target
-from .outputs import MirroredImage, OutputContext, render_all, render_mirrors
+from .outputs import MirroredImage, OutputContext, listing, render_all, render_mirrors
 from .progress import BarFactory, Printer, human, no_bars
 from .pullsecret import write_pull_secret
 from .registry import ConnectOptions, RegistryClient, RegistryPool
@@ -144,7 +144,7 @@ def _summary(result: ImportResult, opts: ImportOptions, say: Printer) -> None:
     say(f"Pushed {c.blobs_copied} blobs ({human(c.bytes_copied)}), mounted {c.blobs_mounted}, "
         f"skipped {c.blobs_skipped} already present; {c.manifests_pushed} manifests pushed, "
         f"{c.manifests_skipped} already present; {result.seconds:.1f}s.")
-    say(f"Outputs in {opts.outdir}: " + ", ".join(p.name for p in result.outputs))
+    say(listing(opts.outdir, result.outputs))
     if result.missing_from_bundle:
         say(f"WARNING: the bundle lacks {len(result.missing_from_bundle)} image(s) that failed at export:")
         for ref in sorted(result.missing_from_bundle):

@@ -21,7 +21,7 @@ from .errors import BundlerError
 from .export import load_config, plan_summary, report_failures, say_plan_messages
 from .landing import Landing, plan_landing
 from .mapping import split_target
-from .outputs import MirroredImage, OutputContext, render_all, render_mirrors
+from .outputs import MirroredImage, OutputContext, listing, render_all, render_mirrors
 from .plan import Plan, PlanContext
 from .progress import BarFactory, Printer, human, no_bars
 from .pullsecret import write_pull_secret
@@ -117,7 +117,7 @@ def _summary(result: MirrorResult, opts: MirrorOptions, say: Printer) -> None:
     say(f"Copied {c.blobs_copied} blobs ({human(c.bytes_copied)}), mounted {c.blobs_mounted}, "
         f"skipped {c.blobs_skipped} already present; {c.manifests_pushed} manifests pushed, "
         f"{c.manifests_skipped} already present; {result.seconds:.1f}s.")
-    say(f"Outputs in {opts.outdir}: " + ", ".join(p.name for p in result.outputs))
+    say(listing(opts.outdir, result.outputs))
     report_failures(result.failed, say)
 
 

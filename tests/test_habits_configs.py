@@ -16,6 +16,7 @@ import yaml
 from bundler import config
 from bundler.export import ExportOptions, ExportResult, run_export
 from bundler.records import BLOCKED, PLATFORMS, TARGETS
+from testkit.charts import write_dir
 from testkit.cli import invoke
 from testkit.realistic_fixtures import RealWorld
 from testkit.registry import RegistryServer
@@ -109,6 +110,42 @@ def test_release_pinned_targets_and_platforms(realistic: RealWorld, tmp_path: Pa
     assert result.resolution is not None
     tree = next(t for key, t in result.resolution.trees.items() if key.startswith(exporter))
     assert len(tree[-1].children) == 4 and len(tree) == 3  # the list of four, two of its images
+
+
+def _chart_dir(root: Path, image: str) -> Path:
+    return write_dir(root / "exporter", {
+        "Chart.yaml": "apiVersion: v2\nname: exporter\nversion: 1.0.0\n",
+        "values.yaml": f"image: {image}\n",
+        "templates/daemonset.yaml": "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: exporter\nspec:\n"
+                                    "  template:\n    spec:\n      containers:\n      - name: exporter\n"
+                                    "        image: {{ .Values.image }}\n"})
+
+
+@pytest.mark.parametrize("also_whole", [False, True])
+def test_helm_chart_platforms_narrow_the_images_it_deploys(realistic: RealWorld, tmp_path: Path,
+                                                           also_whole: bool) -> None:
+    """A chart's ``platforms`` narrows the multi-platform images it deploys, as ``additionalImages[].platforms``
+    does; the same image also wanted whole (an additional image without platforms) is carried whole."""
+    image = f"{realistic.upstream.host}/prometheus/node-exporter:v1.8.2"   # a list of four platforms upstream
+    mirror: dict[str, Any] = {"helm": {"local": [{"name": "exporter", "path": str(_chart_dir(tmp_path, image)),
+                                                  "platforms": [{"os": "linux", "architecture": "arm64"}]}]}}
+    if also_whole:
+        mirror["additionalImages"] = [{"name": image}]
+    cfg = tmp_path / "isc.yaml"
+    cfg.write_text(yaml.safe_dump({"kind": "ImageSetConfiguration", "apiVersion": "mirror.openshift.io/v2alpha1",
+                                   "mirror": mirror}))
+    lines: list[str] = []
+    result = run_export(ExportOptions(config_path=cfg, bundle=tmp_path / "b.tar.zst", authfile=realistic.authfile,
+                                      ca_file=realistic.ca_file, dry_run=True), lines.append)
+    assert result.failed == {} and not [line for line in lines if "not applied" in line], lines
+    exporter = next(k for k in _by_key(result) if "node-exporter" in k)
+    assert result.resolution is not None
+    tree = next(t for key, t in result.resolution.trees.items() if key.startswith(exporter))
+    if also_whole:
+        assert PLATFORMS not in result.plan.records and len(tree) == 5   # the list and its four images
+    else:
+        assert result.plan.records[PLATFORMS] == {exporter: ["linux/arm64"]}
+        assert len(tree) == 2 and len(tree[-1].children) == 4           # the list of four, one of its images
 
 
 def test_blocked_images_and_samples_list(realistic: RealWorld, tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ from bundler.errors import ConfigError
 from bundler.landing import plan_landing
 from bundler.mapping import flatten, plan_targets
 from bundler.oci import parse
+from bundler.outputs import listing
 from bundler.records import send_to
 
 D1, D2 = "sha256:" + "1" * 64, "sha256:" + "2" * 64
@@ -229,3 +230,9 @@ def test_references_without_tag_or_digest_name_the_bundle_and_the_image(tmp_path
     assert "bundle p.v1.0.0 names its image bundles.invalid/p/bundle without a tag or a digest" in out
     assert "bundle p/p.v1.0.0 names related image ops.invalid/p/operator without a tag or a digest" in out
     assert ":latest" not in out
+
+
+def test_outputs_listed_relative_to_the_output_directory(tmp_path: Path) -> None:
+    """Two releases' tools (tools/4.4.5/oc, tools/4.4.6/oc) are told apart in the line import prints."""
+    written = [tmp_path / "registries.conf", tmp_path / "tools" / "4.4.5" / "oc", tmp_path / "tools" / "4.4.6" / "oc"]
+    assert listing(tmp_path, written) == f"Outputs in {tmp_path}: registries.conf, tools/4.4.5/oc, tools/4.4.6/oc"

@@ -1,7 +1,8 @@
 """What the configuration says about every planned image, whichever kind planned it; runs after the kinds.
 
 * ``platforms`` (``mirror.platform.platforms`` for release images, ``operators[].platforms`` for a catalog's
-  bundle and related images, ``additionalImages[].platforms``): a multi-platform image is carried for those
+  bundle and related images, ``additionalImages[].platforms``, a Helm chart's ``platforms`` for the images it
+  deploys): a multi-platform image is carried for those
   platforms only, its list byte-exact (a sparse list, :mod:`bundler.engine.sparse`). An image also wanted
   whole by something else (another catalog, samples, an entry without platforms) is carried whole; wanted
   narrowed by several, for the union. A rebuilt catalog is built for its platforms only (no sparse list).
@@ -45,6 +46,10 @@ def _wanted_platforms(ctx: PlanContext) -> dict[str, list[frozenset[str]]]:
             for ref in [b.get("image"), *(b.get("related") or [])]:
                 if ref:
                     asked.setdefault(_ref_text(ref), []).append(wanted)
+    for chart in ctx.plan.records.get("helm") or []:
+        wanted = frozenset(chart.get("platforms") or [])
+        for img in chart.get("images") or []:
+            asked.setdefault(_ref_text(img["image"]), []).append(wanted)
     return asked
 
 

@@ -16,7 +16,6 @@ from .operators import check_layout
 from .platform import read_platforms
 from .reader import PATH_RE, Reader
 from .settings import AdditionalImage, BlockedImage, HelmChart, HelmRepository, HelmSpec, LayoutRef, SamplesSpec
-from .support import pending
 
 ADDITIONAL_FIELDS = ("name", "targetRepo", "targetTag", "platforms")
 CHART_FIELDS = ("name", "version", "path", "imagePaths", "platforms")
@@ -170,6 +169,4 @@ def _chart(r: Reader, value: Any, fpath: str) -> HelmChart:
         platforms=read_platforms(r, doc.get("platforms"), f"{fpath}.platforms"),
         where=f"{r.where(fpath)}: {fpath}",
     )
-    if chart.platforms:
-        pending(r, f"{fpath}.platforms", "helm.platforms")
     return chart

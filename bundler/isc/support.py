@@ -13,9 +13,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .reader import Reader
 
-PENDING: dict[str, str] = {
-    "helm.platforms": "platform filtering is not applied yet: every platform of each chart image is carried",
-}
+PENDING: dict[str, str] = {}  # every field oc-mirror reads is applied now (helm.platforms was the last)
 
 NOT_APPLICABLE: dict[str, str] = {
     "storageConfig": "oc-mirror v1's metadata store does not apply: a bundle is complete in itself and "

@@ -12,7 +12,7 @@ from .mirrors import render_mirrors
 
 Renderer = Callable[[OutputContext], None]
 
-__all__ = ["MirroredImage", "OutputContext", "Renderer", "render_all", "render_mirrors"]
+__all__ = ["MirroredImage", "OutputContext", "Renderer", "listing", "render_all", "render_mirrors"]
 
 
 def render_all(octx: OutputContext, renderers: Iterable[Renderer]) -> list[Path]:
@@ -21,3 +21,9 @@ def render_all(octx: OutputContext, renderers: Iterable[Renderer]) -> list[Path]
     for render in renderers:
         render(octx)
     return octx.written
+
+
+def listing(outdir: Path, written: Iterable[Path]) -> str:
+    """``Outputs in DIR: a, b, tools/4.4.5/oc``: each file relative to ``outdir``, so two releases' tools differ."""
+    names = [str(p.relative_to(outdir)) if p.is_relative_to(outdir) else str(p) for p in written]
+    return f"Outputs in {outdir}: " + ", ".join(names)

@@ -85,6 +85,7 @@ def _plan_chart(ctx: PlanContext, fc: FetchedChart, found: ChartImages) -> dict[
         "digest": chart_image.digest, "archiveDigest": digest_of(fc.archive),
         "fullyResolved": found.fully_resolved, "problems": [_problem_text(p) for p in found.problems],
         "images": images, "optional": [i.reference for i in found.optional],
+        "platforms": [str(p) for p in fc.spec.platforms],
     }
 
 
