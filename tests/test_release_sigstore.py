@@ -23,6 +23,7 @@ from testkit.synthetic import push_image
 DIGEST = "sha256:" + "ab" * 32
 REFERRER = {"mediaType": mediatypes.OCI_MANIFEST, "digest": "sha256:" + "cd" * 32, "size": 512,
             "artifactType": "application/vnd.dev.sigstore.bundle.v0.3+json"}
+SEEN: list[str] = []  # the paths the stub was asked for
 
 
 @pytest.fixture()
@@ -32,6 +33,7 @@ def api_stub() -> Iterator[str]:
             pass
 
         def do_GET(self) -> None:  # noqa: N802
+            SEEN.append(self.path)
             if self.path == "/v2/":
                 body, status, ctype = b"{}", 200, "application/json"
             elif self.path == f"/v2/a/b/referrers/{DIGEST}":
@@ -56,6 +58,17 @@ def api_stub() -> Iterator[str]:
 def test_referrers_api_answer_is_read(api_stub: str) -> None:
     assert referrers(RegistryClient(api_stub, plain_http=True), "a/b", DIGEST) == [REFERRER]
     assert referrers(RegistryClient(api_stub, plain_http=True), "a/c", DIGEST) is None
+
+
+def test_one_404_means_the_host_has_no_api(api_stub: str) -> None:
+    """A registry with the API must not answer 404 to it (distribution-spec): after one, the client stops
+    asking that host (one request per image fewer on registries without the API)."""
+    client = RegistryClient(api_stub, plain_http=True)
+    SEEN.clear()
+    assert referrers(client, "a/c", DIGEST) is None                  # 404: no API
+    assert referrers(client, "a/b", DIGEST) is None                  # not asked again
+    assert [p for p in SEEN if "/referrers/" in p] == [f"/v2/a/c/referrers/{DIGEST}"]
+    assert referrers(RegistryClient(api_stub, plain_http=True), "a/b", DIGEST) == [REFERRER]  # per client
 
 
 def test_registry_without_the_api_says_so(plain_registry: RegistryServer) -> None:

@@ -1,0 +1,43 @@
+"""TrustedSession against a real TLS registry (Docker Distribution): a CA bundle file is loaded once and
+shared by every connection of every thread, and the trust is still exactly that file: a different CA fails,
+and a file rewritten with another CA is read again (a bootstrapped Quay may renew its CA in place)."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+
+from bundler import http
+from testkit.certs import CA
+from testkit.registry import RegistryServer
+
+
+def _ping(server: RegistryServer, cafile: Path) -> int:
+    with http.TrustedSession(str(cafile)) as s:
+        return s.get(f"https://{server.host}/v2/", timeout=10).status_code
+
+
+def test_one_context_per_ca_file_across_threads(basic_registry_server: RegistryServer, tmp_path: Path) -> None:
+    cafile = tmp_path / "ca.pem"
+    cafile.write_bytes(Path(basic_registry_server.ca_file).read_bytes())
+    with ThreadPoolExecutor(6) as pool:
+        codes = list(pool.map(lambda _: _ping(basic_registry_server, cafile), range(12)))
+    assert codes == [401] * 12                             # TLS verified, then the registry asks for credentials
+    assert [k for k in http._CONTEXTS if k[0] == str(cafile)] == [
+        (str(cafile), cafile.stat().st_mtime_ns, cafile.stat().st_size)]
+
+
+def test_the_trust_is_still_that_file(basic_registry_server: RegistryServer, tmp_path: Path) -> None:
+    other = tmp_path / "other-ca.pem"
+    other.write_bytes(CA.create("not the registry's CA").pem)
+    with pytest.raises(requests.exceptions.SSLError, match="certificate verify failed"):
+        _ping(basic_registry_server, other)
+    # the same path rewritten with the registry's CA: read again, now trusted
+    other.write_bytes(Path(basic_registry_server.ca_file).read_bytes())
+    st = other.stat()
+    os.utime(other, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    assert _ping(basic_registry_server, other) == 401
