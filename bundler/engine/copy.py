@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 
 from ..errors import BundlerError
 from ..oci import Manifest
@@ -14,6 +14,11 @@ from .blobs import BlobMover
 from .jobs import FATAL, CopyResult, ImageJob, Resolution
 from .resolve import resolve
 from .sparse import is_sparse, refused_sparse
+
+PRESENCE_WORKERS = 2
+"""Lookups of manifests already at the destination while the blobs move (few: they share the registry)."""
+
+Presence = dict[tuple[int, str | None], "Future[bool]"]
 
 
 def _noop(_: int) -> None:
@@ -33,14 +38,31 @@ class CopyEngine:
         self.on_plan = on_plan
         self._lock = threading.Lock()
 
-    def _push_tree(self, job: ImageJob, tree: list[Manifest], result: CopyResult) -> None:
+    def _ask_presence(self, res: Resolution, pool: ThreadPoolExecutor) -> Presence:
+        """Is each job's top manifest already there, under each of its names? Asked while the blobs move
+        (lookups only: nothing is written before an image's blobs are all in)."""
+        asked: Presence = {}
+        for job in res.jobs:
+            tree = res.trees.get(job.key)
+            if tree is None:
+                continue
+            names: list[str | None] = list(job.tags) or [None]
+            for name in names:
+                asked[(id(job), name)] = pool.submit(self.dest.has_manifest, job.target, tree[-1], name)
+        return asked
+
+    def _present(self, job: ImageJob, top: Manifest, name: str | None, asked: Presence) -> bool:
+        known = asked.get((id(job), name))
+        return known.result() if known is not None else self.dest.has_manifest(job.target, top, name)
+
+    def _push_tree(self, job: ImageJob, tree: list[Manifest], result: CopyResult, asked: Presence) -> None:
         """Children by digest, then the top under each tag (a manifest put by tag is also addressable by
         its digest), or by digest when there is no tag. When the top is already there under every name,
         so is everything below it (a registry refuses a list whose children are missing, and the top is
         always written last), so one HEAD per name settles the whole tree."""
         top = tree[-1]
         names: list[str | None] = list(job.tags) or [None]
-        if all(self.dest.has_manifest(job.target, top, name) for name in names):
+        if all(self._present(job, top, name, asked) for name in names):
             with self._lock:
                 result.manifests_skipped += len(tree) - 1 + len(names)
             return
@@ -58,7 +80,8 @@ class CopyEngine:
         with self._lock:
             result.manifests_pushed += len(tree) - 1 + len(names)
 
-    def push_manifests(self, res: Resolution, blob_failures: dict[str, str], result: CopyResult) -> None:
+    def push_manifests(self, res: Resolution, blob_failures: dict[str, str], result: CopyResult,
+                       asked: Presence | None = None) -> None:
         """Every job whose blobs all arrived: children, then the list, then tags."""
         pushable = []
         for job in res.jobs:
@@ -71,7 +94,8 @@ class CopyEngine:
             else:
                 pushable.append(job)
         with ThreadPoolExecutor(self.workers) as pool:
-            futures = {pool.submit(self._push_tree, job, res.trees[job.key], result): job for job in pushable}
+            futures = {pool.submit(self._push_tree, job, res.trees[job.key], result, asked or {}): job
+                       for job in pushable}
             for fut in as_completed(futures):
                 try:
                     fut.result()
@@ -90,7 +114,12 @@ class CopyEngine:
         if self.on_plan:
             self.on_plan(result.blobs_total, result.bytes_total)
         mover = BlobMover(self.source, self.dest, result, self.workers, self.on_bytes)
-        blob_failures = mover.move(res.needs)
-        self.push_manifests(res, blob_failures, result)
+        lookups = ThreadPoolExecutor(PRESENCE_WORKERS, thread_name_prefix="presence")
+        try:
+            asked = self._ask_presence(res, lookups) if self.dest.caps.remote_lookups else {}
+            blob_failures = mover.move(res.needs)
+            self.push_manifests(res, blob_failures, result, asked)
+        finally:
+            lookups.shutdown(wait=False, cancel_futures=True)
         result.seconds = time.monotonic() - start
         return result

@@ -32,6 +32,9 @@ class DestinationCaps:
     checks_digests: bool = False
     """Refuses a blob whose bytes do not hash to its digest (a registry: uploads are committed with
     ``?digest=``, which the distribution spec makes it verify): a sequential source need not hash it too."""
+    remote_lookups: bool = False
+    """``has_manifest`` costs a request (a registry): the engine asks it for every image while the blobs
+    move, so that the manifest phase after them only writes."""
 
 
 class Source(Protocol):

@@ -46,7 +46,8 @@ class RegistrySource:
 class RegistryDestination:
     """Writes images into one registry; a target is a repository path on it."""
 
-    caps = DestinationCaps(mounts=True, reads_back=True, put_finds_present=True, checks_digests=True)
+    caps = DestinationCaps(mounts=True, reads_back=True, put_finds_present=True, checks_digests=True,
+                           remote_lookups=True)
 
     def __init__(self, client: RegistryClient) -> None:
         self.client = client
