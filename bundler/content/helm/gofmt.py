@@ -26,25 +26,27 @@ class GoObject:
         return "{" + self.go_type + "}"
 
 
+_SHAPES: tuple[tuple[type | tuple[type, ...], str], ...] = (
+    (bool, "bool"), (int, "int"), (float, "float"), (str, "string"), (dict, "map"), ((list, tuple), "slice"))
+
+
+def shape(v: Any) -> str:
+    """What a template value is, in one word (``nil``, ``bool``, ``int``, ``float``, ``string``, ``map``,
+    ``slice``, else ``object``): Go's type names, comparison kinds and reflect kinds are each a table over it."""
+    if v is None:
+        return "nil"
+    return next((name for t, name in _SHAPES if isinstance(v, t)), "object")
+
+
+_TYPE_NAMES = {"nil": "<nil>", "float": "float64", "map": "map[string]interface {}", "slice": "[]interface {}"}
+
+
 def type_name(v: Any) -> str:
     """The Go dynamic type helm would report for a value."""
-    if v is None:
-        return "<nil>"
-    if isinstance(v, bool):
-        return "bool"
-    if isinstance(v, int):
-        return "int"
-    if isinstance(v, float):
-        return "float64"
-    if isinstance(v, str):
-        return "string"
-    if isinstance(v, dict):
-        return "map[string]interface {}"
-    if isinstance(v, (list, tuple)):
-        return "[]interface {}"
-    if isinstance(v, GoObject):
-        return v.go_type
-    return type(v).__name__
+    kind = shape(v)
+    if kind == "object":
+        return v.go_type if isinstance(v, GoObject) else type(v).__name__
+    return _TYPE_NAMES.get(kind, kind)
 
 
 def format_float(f: float, verb: str = "g", prec: int = -1) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from . import semver
-from .gofmt import GoObject, go_quote, go_str, sprintf, type_name
+from .gofmt import GoObject, go_quote, go_str, shape, sprintf, type_name
 from .yamlutil import as_values, load, to_yaml
 
 
@@ -89,18 +89,13 @@ def to_float(v: Any) -> float:
 
 # -- comparisons (Go builtins) -------------------------------------------------------------------
 
+_COMPARISON_KINDS = {"nil": "invalid", "map": "other", "slice": "other", "object": "other"}
+
+
 def _kind(v: Any) -> str:
-    if v is None:
-        return "invalid"
-    if isinstance(v, bool):
-        return "bool"
-    if isinstance(v, int):
-        return "int"
-    if isinstance(v, float):
-        return "float"
-    if isinstance(v, str):
-        return "string"
-    return "other"
+    """The kind Go's ``eq``/``lt`` compare by (text/template's basicKind)."""
+    kind = shape(v)
+    return _COMPARISON_KINDS.get(kind, kind)
 
 
 def eq(a: Any, *others: Any) -> bool:
@@ -353,22 +348,13 @@ def _bool(v: Any) -> bool:
     raise FuncError(f"wrong type for value; expected bool; got {type_name(v)}")
 
 
+_REFLECT_KINDS = {"nil": "invalid", "float": "float64", "object": "struct"}
+
+
 def _kind_name(v: Any) -> str:
-    if v is None:
-        return "invalid"
-    if isinstance(v, bool):
-        return "bool"
-    if isinstance(v, int):
-        return "int"
-    if isinstance(v, float):
-        return "float64"
-    if isinstance(v, str):
-        return "string"
-    if isinstance(v, dict):
-        return "map"
-    if isinstance(v, (list, tuple)):
-        return "slice"
-    return "struct"
+    """Sprig's ``kindOf``: the reflect.Kind name."""
+    kind = shape(v)
+    return _REFLECT_KINDS.get(kind, kind)
 
 
 def _build() -> FuncMap:

@@ -13,7 +13,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 from ...config import CatalogSpec, ChannelSpec, PackageSpec
 from ...errors import BundlerError, ConfigError
@@ -203,36 +205,39 @@ def _versions(catalog: Catalog, pkg: Package) -> dict[str, Version | None]:
     return {b.name: parse_version(b.version) for (p, _), b in catalog.bundles.items() if p == pkg.name}
 
 
+class _Named(Protocol):
+    name: str
+
+
+_T = TypeVar("_T")
+_W = TypeVar("_W", bound=_Named)
+
+
+def _pick(available: dict[str, _T], wanted: Sequence[_W] | None,
+          missing: Callable[[str], ConfigError]) -> list[tuple[_T, _W | None]]:
+    """The entries ``wanted`` names (each must exist, else ``missing(name)``), or every entry, by name."""
+    if not wanted:
+        return [(available[n], None) for n in sorted(available)]
+    picked: list[tuple[_T, _W | None]] = []
+    for want in wanted:
+        if want.name not in available:
+            raise missing(want.name)
+        picked.append((available[want.name], want))
+    return picked
+
+
 def _wanted_packages(catalog: Catalog, spec: CatalogSpec) -> list[tuple[Package, PackageSpec | None]]:
     """The listed packages (each must exist), or every package."""
-    if not spec.packages:
-        return [(catalog.packages[n], None) for n in sorted(catalog.packages)]
-    wanted: list[tuple[Package, PackageSpec | None]] = []
-    for want_pkg in spec.packages:
-        pkg = catalog.packages.get(want_pkg.name)
-        if pkg is None:
-            raise ConfigError(
-                f"package {want_pkg.name!r} is not in catalog {spec.catalog}",
-                f"the catalog has these packages: {_listing(list(catalog.packages))}",
-            )
-        wanted.append((pkg, want_pkg))
-    return wanted
+    return _pick(catalog.packages, spec.packages, lambda name: ConfigError(
+        f"package {name!r} is not in catalog {spec.catalog}",
+        f"the catalog has these packages: {_listing(list(catalog.packages))}"))
 
 
 def _wanted_channels(pkg: Package, ps: PackageSpec | None, where: str) -> list[tuple[Channel, ChannelSpec | None]]:
     """The listed channels of a package (each must exist), or every channel."""
-    if ps is None or not ps.channels:
-        return [(pkg.channels[n], None) for n in sorted(pkg.channels)]
-    chans: list[tuple[Channel, ChannelSpec | None]] = []
-    for want_ch in ps.channels:
-        ch = pkg.channels.get(want_ch.name)
-        if ch is None:
-            raise ConfigError(
-                f"channel {want_ch.name!r} is not in package {pkg.name!r} of catalog {where}",
-                f"package {pkg.name!r} has these channels: {_listing(list(pkg.channels))}",
-            )
-        chans.append((ch, want_ch))
-    return chans
+    return _pick(pkg.channels, ps.channels if ps is not None else None, lambda name: ConfigError(
+        f"channel {name!r} is not in package {pkg.name!r} of catalog {where}",
+        f"package {pkg.name!r} has these channels: {_listing(list(pkg.channels))}"))
 
 
 def _channel_entries(ch: Channel, rng: VersionRange | None, full: bool, versions: dict[str, Version | None],
