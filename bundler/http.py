@@ -42,7 +42,10 @@ def _context(cafile: str) -> ssl.SSLContext | None:
         ctx = _CONTEXTS.get(key)
         if ctx is None:
             ctx = create_urllib3_context(cert_reqs=ssl.CERT_REQUIRED)   # what urllib3 builds per connection
-            ctx.load_verify_locations(cafile=cafile)
+            try:
+                ctx.load_verify_locations(cafile=cafile)
+            except (ssl.SSLError, OSError):
+                return None     # not a CA bundle: requests fails the connection and says so, as before
             _CONTEXTS[key] = ctx
         return ctx
 

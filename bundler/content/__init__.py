@@ -4,8 +4,9 @@ its own outputs from the mirrored images (import), behind one interface (:class:
 The list is static. Order matters only for the archive and for kinds that build on another's record:
 bootstrap images first (import loads them before any registry exists), then the release (samples read its
 records), samples, operators, additional images, Helm charts; then the policy every image is subject to
-(platforms, blockedImages), then the sigstore signatures of what is left. May import :mod:`bundler.plan`, :mod:`bundler.outputs`,
-:mod:`bundler.oci`, :mod:`bundler.transport`, :mod:`bundler.config`, :mod:`bundler.errors`.
+(platforms, blockedImages), then the sigstore signatures of what is left. May import :mod:`bundler.plan`,
+:mod:`bundler.outputs`, :mod:`bundler.oci`, :mod:`bundler.transport`, :mod:`bundler.config`,
+:mod:`bundler.errors`.
 """
 
 from __future__ import annotations
