@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import ssl
+import stat
 import threading
 from typing import Any
 
@@ -35,7 +36,7 @@ def _context(cafile: str) -> ssl.SSLContext | None:
         st = os.stat(cafile)
     except OSError:
         return None
-    if not os.path.isfile(cafile):
+    if not stat.S_ISREG(st.st_mode):
         return None
     key = (cafile, st.st_mtime_ns, st.st_size)
     with _CONTEXTS_LOCK:

@@ -129,7 +129,7 @@ class DataParts:
         self.done = self.done[:index]
         while len(self.done) < index:  # parts before the cut, from an earlier run: hash them from disk
             path = self._path(len(self.done))
-            self.done.append(PartInfo(path, path.stat().st_size, _hash_file(path, None)))
+            self.done.append(PartInfo(path, path.stat().st_size, hash_file(path)))
         path = self._path(index)
         try:
             if within or path.exists():
@@ -137,7 +137,7 @@ class DataParts:
                     fh.truncate(within)
             self._hash = hashlib.sha256()
             if within:
-                self._hash = _hasher(path, within)
+                self._hash = _sha256_of(path, within)
         except OSError as exc:
             raise disk_error(exc, "the bundle", path) from exc
         self._in_part = within
@@ -164,7 +164,8 @@ class DataParts:
         self._hasher.shutdown(wait=False)
 
 
-def _hasher(path: Path, length: int | None) -> hashlib._Hash:
+def _sha256_of(path: Path, length: int | None) -> hashlib._Hash:
+    """The sha256 state of the file's first ``length`` bytes (all of it with None), to go on from."""
     h = hashlib.sha256()
     left = length
     with open(path, "rb") as fh:
@@ -178,9 +179,5 @@ def _hasher(path: Path, length: int | None) -> hashlib._Hash:
     return h
 
 
-def _hash_file(path: Path, length: int | None) -> str:
-    return _hasher(path, length).hexdigest()
-
-
 def hash_file(path: Path) -> str:
-    return _hash_file(path, None)
+    return _sha256_of(path, None).hexdigest()

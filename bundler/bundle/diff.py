@@ -9,7 +9,6 @@ still knows where everything went.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import Any
 from ..errors import BundleError
 from ..oci import Manifest, sha256_digest
 from .archive import ZSTD_MAGIC, ArchiveReader
+from .dataparts import hash_file
 from .inventory import Inventory
 from .metadata import FRONT_FILES, METADATA_FILE, BundleMetadata
 
@@ -74,15 +74,7 @@ def load_base(path: Path) -> BaseContent:
                           "give --since the front of an earlier bundle or a file written by `bundler inventory`") from exc
     inv = Inventory.from_json(doc, str(path))
     where = {d: MIRROR + repo for d, repo in inv.where().items()}
-    return BaseContent("inventory", path.name, _file_id(path), inv.created, inv.registry, where)
-
-
-def _file_id(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
+    return BaseContent("inventory", path.name, hash_file(path), inv.created, inv.registry, where)
 
 
 def _from_bundle(path: Path) -> BaseContent:
@@ -105,7 +97,7 @@ def _from_bundle(path: Path) -> BaseContent:
     for kind in ("manifests", "blobs"):
         for digest, location in meta.from_base.get(kind, {}).items():
             where.setdefault(digest, location)
-    return BaseContent("bundle", path.name, _file_id(path), meta.created, (meta.base or {}).get("registry"), where)
+    return BaseContent("bundle", path.name, hash_file(path), meta.created, (meta.base or {}).get("registry"), where)
 
 
 def _front_manifests(reader: ArchiveReader, wanted: set[str]) -> dict[str, Manifest]:
