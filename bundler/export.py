@@ -253,10 +253,8 @@ def _writer(opts: ExportOptions, res: Resolution, first: set[str], in_base: set[
     sizes = {d: max(n.size, 0) for d, n in res.needs.items() if d not in in_base}
     todo = sum(size for d, size in sizes.items() if d not in held)
     parity = sum(sizes.values()) * opts.parity_percent / 100 + (opts.split_size or 0) * bool(opts.parity_percent)
-    spare = check_free_space(opts.bundle, int(todo * 1.01 + parity))
-    cached = cache_dir(opts.bundle)
-    spool = max(0, min(spare, TEMP_BUDGET - (CappedLayout(cached, 0).used if cached.exists() else 0)))
-    return BundleWriter(opts.bundle, opts.split_size, opts.zstd_level, first, spool_limit=spool), todo
+    check_free_space(opts.bundle, int(todo * 1.01 + parity))
+    return BundleWriter(opts.bundle, opts.split_size, opts.zstd_level, first), todo
 
 
 def _commit(opts: ExportOptions, dest: BundleDestination, finish: Finish, size: int, say: Printer,

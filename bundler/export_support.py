@@ -14,7 +14,7 @@ from .oci.layout import OCILayout
 from .progress import human
 
 TEMP_BUDGET = 1 << 30
-"""Disk an export may use beyond the bundle itself: the planners' cache plus spooled blobs."""
+"""Disk an export may use beyond the bundle itself: the planners' cache."""
 FREE_MARGIN = 64 << 20
 
 

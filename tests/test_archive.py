@@ -1,4 +1,4 @@
-"""The bundle format on real files: the writer fed by parallel downloads (memory, spool, live), exact
+"""The bundle format on real files: the writer fed by parallel downloads (each in its place), exact
 part sizes, the front, checksums, the journal after an interruption, streaming back, corruption named,
 parity, media presets, and schema-1 bundles still read."""
 
@@ -10,6 +10,7 @@ import io
 import os
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -118,38 +119,68 @@ def test_parallel_blobs_become_exact_parts_that_stream_back(tmp_path: Path) -> N
     assert out[:3] == ["oci-layout", "index.json", METADATA_FILE] and len(out) == 3 + len(blobs)
 
 
-def test_spool_and_live_writing_keep_every_blob_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Memory for one small blob only: the others spill to the spool (bounded) or stream live. (Blobs of
-    1 MB stand for large ones: the size from which blobs are spooled is lowered to 0.)"""
-    monkeypatch.setattr("bundler.bundle.sink.SPOOL_FROM", 0)
+def _slow(data: bytes, pause: float) -> Iterator[bytes]:
+    for chunk in _chunks(data, 100_000):
+        time.sleep(pause)
+        yield chunk
+
+
+def test_downloads_write_in_place_in_parallel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each blob's place is reserved when its download starts; a slow one early in the stream does not hold
+    the later ones back, and the parts hash and read back as one stream. (Blobs of 1 MB stand for large ones
+    that do not look compressed: the size up to which such blobs are compressed is lowered.)"""
+    monkeypatch.setattr("bundler.bundle.sink.COMPRESS_UP_TO", 500_000)
     bundle = tmp_path / "b.tar.zst"
-    blobs = _blobs(8, 1_000_000, seed=1)
-    writer = BundleWriter(bundle, None, spool_limit=2_500_000)
-    writer.sink.memory_limit = 200_000
-    _put_all(writer, blobs, workers=6)
-    peak = writer.sink.peak_spool
-    _commit(writer)
-    assert 0 < peak <= 2_500_000 + (8 << 20)
-    assert not (tmp_path / "b.tar.zst.spool").exists()
+    blobs = _blobs(6, 1_000_000, seed=1)
+    writer = BundleWriter(bundle, 700_000)
+    slow_digest, slow_data = next(iter(blobs.items()))
+    slow = threading.Thread(target=writer.put_blob, args=(slow_digest, len(slow_data), _slow(slow_data, 0.05)))
+    slow.start()
+    time.sleep(0.1)  # it has its place first
+    _put_all(writer, dict(list(blobs.items())[1:]), workers=3)
+    assert slow.is_alive() and writer.disk.hashed < 1_000_000  # the others are written; hashing waits for it
+    slow.join()
+    meta = _commit(writer)
+    assert meta.other_blobs[0] == slow_digest and sorted(meta.other_blobs) == sorted(blobs)
     assert _read_all(bundle) == blobs
+    for line in checksum_path(bundle).read_text().splitlines():
+        digest, name = line.split()
+        assert hashlib.sha256((tmp_path / name).read_bytes()).hexdigest() == digest
 
 
 def test_a_download_that_fails_midway_leaves_nothing_of_it(tmp_path: Path) -> None:
+    """Its place is filled with zstd skippable frames: every reader (ours, zstd, tar) passes over it."""
     bundle = tmp_path / "b.tar.zst"
     good = _blobs(3, 300_000, seed=2)
     writer = BundleWriter(bundle, 100_000)
-    writer.sink.memory_limit = writer.sink.spool_limit = 0  # every blob streams live: the bad one is cut back out
 
     def broken() -> Iterator[bytes]:
-        yield os.urandom(250_000)
+        yield b"\x1f\x8b" + os.urandom(250_000)
         raise DigestMismatchError("blob hashed to something else")
 
     _put_all(writer, dict(list(good.items())[:2]), workers=1)
     with pytest.raises(DigestMismatchError):
         writer.put_blob("sha256:" + "1" * 64, 400_000, broken())
     _put_all(writer, dict(list(good.items())[2:]), workers=1)
+    meta = _commit(writer)
+    assert _read_all(bundle) == good and "sha256:" + "1" * 64 not in meta.other_blobs
+    parts = sorted(tmp_path.glob("b.tar.zst.[0-9]*"))
+    out = subprocess.run(f"cat {bundle} {' '.join(map(str, parts))} | zstd -q -d | tar -tf -", shell=True,
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert len(out) == 3 + len(good)
+
+
+def test_a_blob_longer_or_shorter_than_its_descriptor_is_refused(tmp_path: Path) -> None:
+    bundle = tmp_path / "b.tar.zst"
+    writer = BundleWriter(bundle, None)
+    data = b"\x1f\x8b" + os.urandom(200_000)
+    with pytest.raises(DigestMismatchError, match="at least 200002 bytes arrived, its manifest says 199002"):
+        writer.put_blob(_digest(data), len(data) - 1000, _chunks(data))
+    with pytest.raises(DigestMismatchError, match="200002 bytes arrived, its manifest says 201002"):
+        writer.put_blob(_digest(data), len(data) + 1000, _chunks(data))
+    writer.put_blob(_digest(data), len(data), _chunks(data))
     _commit(writer)
-    assert _read_all(bundle) == good
+    assert _read_all(bundle) == {_digest(data): data}
 
 
 def test_an_interrupted_writer_resumes_from_its_journal(tmp_path: Path) -> None:

@@ -1,26 +1,26 @@
-"""The data parts on disk: one append-only byte stream cut into ``BUNDLE.000, .001, ...`` of exactly the
-split size (the last one shorter), each hashed while it is written. Used by one thread at a time.
+"""The data parts on disk: one byte stream cut into ``BUNDLE.000, .001, ...`` of exactly the split size
+(the last one shorter). Any thread writes at any offset (each blob has its place reserved in the stream
+before its first byte arrives, see :mod:`.sink`); one thread reads the stream back in order to hash each
+part (:mod:`.disk_stage`), and closes a part once it is hashed whole.
 
-A stream can be cut back to an earlier offset (a blob whose download failed after it started streaming
-in; a resumed export starting again at the last journaled blob): the parts after it are removed and the
-part holding the offset is truncated and hashed again from disk.
+A resumed export starts again at the end of its last journaled blob (:meth:`DataParts.cut`): the parts after
+it are removed, and the part holding it is truncated and hashed again from disk.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from concurrent.futures import ThreadPoolExecutor
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 from ..errors import disk_error
 from .names import data_part, existing_data_parts
 
 HASH_CHUNK = 4 << 20
-PARALLEL_HASH = 256 << 10
-"""Pieces at least this big are hashed by a helper thread while they are written (both give up the GIL)."""
+
+Buffers = list[bytes | memoryview]
 
 
 @dataclass(frozen=True)
@@ -37,131 +37,145 @@ class DataParts:
     def __init__(self, bundle: Path, split: int | None) -> None:
         self.bundle = bundle
         self.split = split
-        self.offset = 0
+        self.start = 0
+        """Where this run's writing starts (after what a resumed run keeps)."""
         self.done: list[PartInfo] = []
-        self._fh: IO[bytes] | None = None
-        self._hash = hashlib.sha256()
-        self._in_part = 0
-        self._hasher = ThreadPoolExecutor(1, thread_name_prefix="bundle-hash")
+        self.resumed_hash = hashlib.sha256()
+        """The sha256 state of the part holding ``start``, over its bytes before ``start``."""
+        self._fds: dict[int, int] = {}
+        self._lock = threading.Lock()
 
     # -- where bytes go --------------------------------------------------------------------------
-    @property
-    def index(self) -> int:
-        return len(self.done)
+    def locate(self, offset: int) -> tuple[int, int]:
+        """(part index, offset within that part) of a stream offset."""
+        return (offset // self.split, offset % self.split) if self.split else (0, offset)
 
-    def _path(self, index: int) -> Path:
+    def part_end(self, index: int) -> int | None:
+        """The stream offset where part ``index`` ends (None: the only part, unsplit)."""
+        return (index + 1) * self.split if self.split else None
+
+    def path(self, index: int) -> Path:
         return data_part(self.bundle, index)
 
-    def _open(self, truncate: bool = True) -> IO[bytes]:
-        path = self._path(self.index)
+    def fd(self, index: int) -> int:
+        with self._lock:
+            fd = self._fds.get(index)
+            if fd is None:
+                try:
+                    fd = os.open(self.path(index), os.O_RDWR | os.O_CREAT, 0o644)
+                except OSError as exc:
+                    raise disk_error(exc, "the bundle", self.path(index)) from exc
+                self._fds[index] = fd
+            return fd
+
+    def write(self, offset: int, buffers: Buffers) -> None:
+        """Write ``buffers`` (one after the other) at stream ``offset``, across part boundaries."""
+        views = [memoryview(b).cast("B") for b in buffers if len(b)]
+        while views:
+            index, within = self.locate(offset)
+            room = self.split - within if self.split else sum(len(v) for v in views)
+            batch, views = _take(views, room)
+            try:
+                _pwritev_all(self.fd(index), batch, within)
+            except OSError as exc:
+                raise disk_error(exc, "the bundle", self.path(index)) from exc
+            offset += sum(len(v) for v in batch)
+
+    def read_into(self, offset: int, buf: memoryview) -> int:
+        """Read the stream at ``offset`` into ``buf``, within one part: how many bytes were read."""
+        index, within = self.locate(offset)
         try:
-            fh = open(path, "r+b" if not truncate and path.exists() else "wb")  # noqa: SIM115 - kept open
+            return os.preadv(self.fd(index), [buf], within)
+        except OSError as exc:
+            raise disk_error(exc, "the bundle", self.path(index)) from exc
+
+    def sync_handle(self, index: int) -> int | None:
+        """A duplicate descriptor of part ``index`` (None when it is closed), for another thread to fsync."""
+        with self._lock:
+            fd = self._fds.get(index)
+            return os.dup(fd) if fd is not None else None
+
+    def close_part(self, index: int, size: int, sha256: str) -> None:
+        """Part ``index`` is written and hashed whole: make it durable (the journal may name blobs in it)."""
+        path = self.path(index)
+        with self._lock:
+            fd = self._fds.pop(index, None)
+        try:
+            if fd is None:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                if os.fstat(fd).st_size != size:
+                    os.ftruncate(fd, size)  # a skipped place at the very end was never written to
+                os.fsync(fd)
+            finally:
+                os.close(fd)
         except OSError as exc:
             raise disk_error(exc, "the bundle", path) from exc
-        fh.seek(self._in_part)
-        return fh
-
-    def _close_part(self) -> None:
-        assert self._fh is not None
-        self._fh.flush()
-        os.fsync(self._fh.fileno())  # a finished part is durable (the journal may name blobs in it)
-        self._fh.close()
-        self._fh = None
-        self.done.append(PartInfo(self._path(self.index), self._in_part, self._hash.hexdigest()))
-        self._hash = hashlib.sha256()
-        self._in_part = 0
-
-    def write(self, data: bytes | memoryview) -> None:
-        view = memoryview(data).cast("B")
-        try:
-            while len(view):
-                if self._fh is None:
-                    self._fh = self._open()
-                room = len(view) if not self.split else self.split - self._in_part
-                piece = view[:room]
-                if len(piece) >= PARALLEL_HASH:  # hash in the helper thread while this one writes
-                    hashed = self._hasher.submit(self._hash.update, piece)
-                    self._fh.write(piece)
-                    hashed.result()
-                else:
-                    self._fh.write(piece)
-                    self._hash.update(piece)
-                self._in_part += len(piece)
-                self.offset += len(piece)
-                view = view[len(piece):]
-                if self.split and self._in_part >= self.split:
-                    self._close_part()
-        except OSError as exc:
-            raise disk_error(exc, "the bundle", self._path(self.index)) from exc
-
-    def sync_handle(self) -> int | None:
-        """A duplicate descriptor of the part being written (flushed so far), for another thread to fsync
-        while writing goes on; None when no part is open (a finished part was synced when closed)."""
-        if self._fh is None:
-            return None
-        try:
-            self._fh.flush()
-            return os.dup(self._fh.fileno())
-        except OSError as exc:
-            raise disk_error(exc, "the bundle", self._path(self.index)) from exc
-
-    def sync(self) -> None:
-        """Make everything written so far durable (before the journal says it is there)."""
-        if self._fh is not None:
-            try:
-                self._fh.flush()
-                os.fsync(self._fh.fileno())
-            except OSError as exc:
-                raise disk_error(exc, "the bundle", self._path(self.index)) from exc
+        self.done.append(PartInfo(path, size, sha256))
 
     # -- cutting back ----------------------------------------------------------------------------
     def cut(self, offset: int) -> None:
-        """Continue writing at ``offset`` (<= the current offset): everything after it is dropped."""
-        if offset == self.offset and (self._fh is not None or self.done):
-            return
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
-        index, within = (offset // self.split, offset % self.split) if self.split else (0, offset)
+        """Start writing at ``offset`` (the end of what an earlier run keeps): everything after it is
+        dropped, the parts before it are hashed from disk."""
+        index, within = self.locate(offset)
         for stale in existing_data_parts(self.bundle):
             if int(stale.name[len(self.bundle.name) + 1:]) > index:
                 stale.unlink()
-        self.done = self.done[:index]
-        while len(self.done) < index:  # parts before the cut, from an earlier run: hash them from disk
-            path = self._path(len(self.done))
+        self.done = []
+        while len(self.done) < index:
+            path = self.path(len(self.done))
             self.done.append(PartInfo(path, path.stat().st_size, hash_file(path)))
-        path = self._path(index)
+        path = self.path(index)
         try:
             if within or path.exists():
                 with open(path, "ab") as fh:
                     fh.truncate(within)
-            self._hash = hashlib.sha256()
-            if within:
-                self._hash = _sha256_of(path, within)
+            self.resumed_hash = _sha256_of(path, within) if within else hashlib.sha256()
         except OSError as exc:
             raise disk_error(exc, "the bundle", path) from exc
-        self._in_part = within
-        self.offset = offset
-        if within:
-            self._fh = self._open(truncate=False)
+        self.start = offset
 
     def finish(self) -> list[PartInfo]:
-        """Close the last part (an empty stream still gets part 000); remove parts of earlier runs."""
-        if self._fh is None and (not self.done or self._in_part):
-            self._fh = self._open(truncate=False)
-        if self._fh is not None:
-            self.sync()
-            self._close_part()
+        """Every part hashed and closed (an empty stream still has part 000); parts of earlier runs removed."""
+        if not self.done:
+            self.close_part(0, 0, hashlib.sha256().hexdigest())
         for stale in existing_data_parts(self.bundle)[len(self.done):]:
             stale.unlink()
-        self._hasher.shutdown(wait=False)
         return list(self.done)
 
     def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
-        self._hasher.shutdown(wait=False)
+        with self._lock:
+            fds, self._fds = list(self._fds.values()), {}
+        for fd in fds:
+            os.close(fd)
+
+
+def _take(views: list[memoryview], room: int) -> tuple[list[memoryview], list[memoryview]]:
+    """The first ``room`` bytes of ``views`` and the rest."""
+    batch: list[memoryview] = []
+    while views and room:
+        v = views[0]
+        if len(v) <= room:
+            batch.append(v)
+            room -= len(v)
+            views = views[1:]
+        else:
+            batch.append(v[:room])
+            views = [v[room:], *views[1:]]
+            room = 0
+    return batch, views
+
+
+def _pwritev_all(fd: int, views: list[memoryview], offset: int) -> None:
+    """``pwritev`` until every byte is written (a short write continues where it stopped)."""
+    while views:
+        n = os.pwritev(fd, views[:1024], offset)  # IOV_MAX
+        offset += n
+        while views and n >= len(views[0]):
+            n -= len(views[0])
+            views = views[1:]
+        if n:
+            views = [views[0][n:], *views[1:]]
 
 
 def _sha256_of(path: Path, length: int | None) -> hashlib._Hash:

@@ -1,72 +1,153 @@
-"""The disk end of the bundle writer: one thread hashes and writes compressed frames into the data parts,
-a second makes them durable (fsync while writing goes on) and only then journals the blobs they hold, so
-the journal never names a blob a crash could lose."""
+"""The order of the data stream: each blob gets its place (a region) before its first byte arrives, the
+downloads write into their places in parallel (:mod:`.sink`), and one thread follows the complete prefix
+of the stream: it reads it back to hash each part, closes parts hashed whole, and hands the blobs it passed
+to a second thread that makes the part durable (fsync while writing goes on) and only then journals them,
+so the journal never names a blob a crash could lose.
+
+Reading back what was just written costs a copy from the page cache; in exchange nothing waits for the
+disk, no blob is held in memory or written twice, and no thread hands every megabyte to another (each hand
+over waits for the interpreter lock behind eight download threads).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import queue
 import threading
 import time
+from collections import deque
+from dataclasses import dataclass
 
-from .dataparts import DataParts
+from .dataparts import HASH_CHUNK, DataParts
 from .journal import Journal, JournalEntry
-from .tarstream import Pieces
+from .tarstream import skippable_headers
 
 SYNC_BYTES = 256 << 20
 SYNC_SECONDS = 1.0
 
 
-class DiskStage:
-    """The thread that hashes and writes compressed bytes into the parts; a second one makes them durable
-    every second (fsync of the part being written, while writing goes on) and only then journals the blobs
-    they hold."""
+@dataclass(eq=False)
+class Region:
+    """A blob's place in the stream: ``open`` while its download writes it, then ``done``, ``void`` (the
+    download failed: skippable frames fill it) or ``broken`` (not even that could be written: the stream
+    ends before it)."""
 
+    digest: str
+    size: int
+    start: int
+    end: int
+    state: str = "open"
+
+
+class DiskStage:
     def __init__(self, parts: DataParts, journal: Journal) -> None:
         self.parts = parts
         self.journal = journal
+        self.end = parts.start
+        self.hashed = parts.start
         self.error: BaseException | None = None
-        self._q: queue.Queue[Pieces | JournalEntry | int | None] = queue.Queue(maxsize=16)
-        self._syncs: queue.Queue[tuple[int | None, list[JournalEntry]] | None] = queue.Queue(maxsize=1)
+        self.written: list[JournalEntry] = []
+        """This run's blobs in stream order, once the hashing thread passed them."""
+        self._hash = parts.resumed_hash
+        self._open: deque[Region] = deque()
+        self._cond = threading.Condition()
+        self._closing = False
         self._entries: list[JournalEntry] = []
         self._since_sync = 0
         self._last_sync = time.monotonic()
-        self._thread = threading.Thread(target=self._run, name="bundle-disk", daemon=True)
+        self._syncs: queue.Queue[tuple[int | None, list[JournalEntry]] | None] = queue.Queue(maxsize=1)
+        self._thread = threading.Thread(target=self._run, name="bundle-hash", daemon=True)
         self._syncer = threading.Thread(target=self._sync_loop, name="bundle-sync", daemon=True)
         self._thread.start()
         self._syncer.start()
 
-    def put(self, item: Pieces | JournalEntry | int) -> None:
-        """Bytes to append, a journal entry (its frame is complete), or an offset to cut back to."""
-        if self.error is not None:
-            raise self.error
-        self._q.put(item)
+    # -- the downloads' side ---------------------------------------------------------------------
+    def reserve(self, digest: str, size: int, length: int) -> Region:
+        """The next ``length`` bytes of the stream, for one blob's frame."""
+        with self._cond:
+            if self.error is not None:
+                raise self.error
+            region = Region(digest, size, self.end, self.end + length)
+            self.end = region.end
+            self._open.append(region)
+            return region
+
+    def settle(self, region: Region, done: bool) -> None:
+        """The blob's frame is written whole (``done``), or its download failed: fill its place with
+        skippable frames so the stream stays valid."""
+        state = "done"
+        if not done:
+            state = "void"
+            try:
+                self._skip(region)
+            except Exception:  # noqa: BLE001 - a disk error while failing already: the stream ends here
+                state = "broken"
+        with self._cond:
+            region.state = state
+            self._cond.notify_all()
+
+    def _skip(self, region: Region) -> None:
+        """Skippable frames over the region; a zero byte at its end in every part it reaches, so the files
+        are as long as the stream says (what the download did not write reads as zeros)."""
+        for at, head in skippable_headers(region.end - region.start):
+            self.parts.write(region.start + at, [head])
+        first, last = self.parts.locate(region.start)[0], self.parts.locate(region.end - 1)[0]
+        for index in range(first, last + 1):
+            part_end = self.parts.part_end(index)
+            self.parts.write(min(region.end, part_end or region.end) - 1, [b"\0"])
+
+    # -- the hashing thread ----------------------------------------------------------------------
+    def _next(self) -> list[Region]:
+        """The complete regions at the front of the stream (waits for some; empty when closing and none is)."""
+        with self._cond:
+            while True:
+                ready: list[Region] = []
+                while self._open and self._open[0].state in ("done", "void"):
+                    ready.append(self._open.popleft())
+                if ready or self._closing:
+                    return ready
+                self._cond.wait()
 
     def _run(self) -> None:
-        while (item := self._q.get()) is not None:
-            if self.error is not None:
-                continue
-            try:
-                self._handle(item)
-            except BaseException as exc:  # handed to the writer on its next put, and to close()
-                self.error = exc
+        buf = memoryview(bytearray(HASH_CHUNK))
+        try:
+            while regions := self._next():
+                self._hash_to(regions[-1].end, buf)
+                for r in regions:
+                    if r.state == "done":
+                        entry = JournalEntry(r.digest, r.size, r.end)
+                        self.written.append(entry)
+                        self._entries.append(entry)
+                self._since_sync += regions[-1].end - regions[0].start
+                self._maybe_sync()
+        except BaseException as exc:  # handed to the downloads on their next reserve, and to close()
+            with self._cond:
+                self.error = self.error or exc
+                self._cond.notify_all()
 
-    def _handle(self, item: Pieces | JournalEntry | int) -> None:
-        if isinstance(item, list):
-            for piece in item:
-                self.parts.write(piece)
-                self._since_sync += len(piece)
-        elif isinstance(item, JournalEntry):
-            self._entries.append(item)
-            due = self._since_sync >= SYNC_BYTES or time.monotonic() - self._last_sync >= SYNC_SECONDS
-            if due and self._syncs.empty():
-                self._syncs.put((self.parts.sync_handle(), self._entries))
-                self._entries = []
-                self._since_sync = 0
-                self._last_sync = time.monotonic()
-        else:
-            self._entries = [e for e in self._entries if e.end <= item]
-            self.parts.cut(item)
+    def _hash_to(self, target: int, buf: memoryview) -> None:
+        while self.hashed < target:
+            index, within = self.parts.locate(self.hashed)
+            part_end = self.parts.part_end(index)
+            stop = target if part_end is None else min(target, part_end)
+            n = self.parts.read_into(self.hashed, buf[:min(len(buf), stop - self.hashed)])
+            if n <= 0:
+                raise OSError(f"{self.parts.path(index)} is shorter than what was written to it")
+            self._hash.update(buf[:n])
+            self.hashed += n
+            if self.hashed == part_end:
+                self.parts.close_part(index, within + n, self._hash.hexdigest())
+                self._hash = hashlib.sha256()
+
+    def _maybe_sync(self) -> None:
+        due = self._since_sync >= SYNC_BYTES or time.monotonic() - self._last_sync >= SYNC_SECONDS
+        if due and self._entries and self._syncs.empty():
+            current = self.parts.locate(self.hashed - 1)[0] if self.hashed else 0
+            self._syncs.put((self.parts.sync_handle(current), self._entries))
+            self._entries = []
+            self._since_sync = 0
+            self._last_sync = time.monotonic()
 
     def _sync_loop(self) -> None:
         while (job := self._syncs.get()) is not None:
@@ -83,25 +164,49 @@ class DiskStage:
                 if fd is not None:
                     os.close(fd)
 
-    def _final_sync(self) -> None:
+    # -- the end ---------------------------------------------------------------------------------
+    def _stop_threads(self) -> None:
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        self._thread.join()
         self._syncs.put(None)
         self._syncer.join()
-        self.parts.sync()
+
+    def _journal_rest(self) -> None:
+        """Sync the part being written and journal what the hashing thread passed since the last sync."""
+        if self.hashed:
+            fd = self.parts.sync_handle(self.parts.locate(self.hashed - 1)[0])
+            if fd is not None:
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
         for entry in self._entries:
             self.journal.add(entry)
         self._entries = []
         self.journal.flush()
 
     def close(self) -> None:
-        """Write what is queued and sync; after a failure still journal the blobs that were written whole."""
-        self._q.put(None)
-        self._thread.join()
+        """Hash the rest, close the last part, journal; raise the first error (journaling what was written)."""
+        self._stop_threads()
+        if self.error is None and self._open:
+            self.error = RuntimeError(f"blob {self._open[0].digest} was not written whole")
         if self.error is not None:
             try:
-                self._final_sync()
+                self._journal_rest()
             except BaseException:  # noqa: S110 - the first error is the one to report
                 pass
             raise self.error
-        self._final_sync()
-        if self.error is not None:
-            raise self.error
+        index, within = self.parts.locate(self.hashed)
+        if within or not self.parts.done:
+            self.parts.close_part(index, within, self._hash.hexdigest())
+        self._journal_rest()
+
+    def abort(self) -> None:
+        """Stop: what is complete at the front of the stream is still hashed and journaled for a re-run."""
+        self._stop_threads()
+        try:
+            self._journal_rest()
+        except BaseException:  # noqa: S110 - the original error is on its way
+            pass

@@ -92,15 +92,43 @@ class RawFrame:
         return out
 
 
+FRAME_HEADER = 13
+"""A stored frame's header: magic, descriptor, 8-byte content size."""
+SKIPPABLE_MAGIC = (0x184D2A50).to_bytes(4, "little")
+SKIPPABLE_MAX = 0xFFFFFFFF + 8
+
+
+def stored_length(name: str, size: int) -> int:
+    """Bytes of the stored frame :class:`MemberFrame` writes for a precompressed blob of ``size`` bytes:
+    known before the first byte arrives, so its place in the stream can be reserved."""
+    total = len(header(name, size)) + size + (-size % BLOCK)
+    return FRAME_HEADER + 3 * -(-total // RAW_BLOCK) + total
+
+
+def skippable_headers(length: int) -> list[tuple[int, bytes]]:
+    """(offset, header) of the zstd skippable frames that together fill ``length`` bytes (>= 8): every
+    zstd reader passes over them, so a place reserved for a blob whose download failed stays a valid stream."""
+    out: list[tuple[int, bytes]] = []
+    at = 0
+    while length - at:
+        n = min(length - at, SKIPPABLE_MAX)
+        if length - at - n and length - at - n < 8:  # the remainder must hold a header of its own
+            n -= 8
+        out.append((at, SKIPPABLE_MAGIC + (n - 8).to_bytes(4, "little")))
+        at += n
+    return out
+
+
 class MemberFrame:
     """One tar member as one zstd frame: compressed, or stored when the data is already compressed."""
 
-    def __init__(self, cctx: zstandard.ZstdCompressor, name: str, size: int, first: bytes) -> None:
+    def __init__(self, cctx: zstandard.ZstdCompressor | None, name: str, size: int, first: bytes,
+                 stored: bool = False) -> None:
         self.hdr = header(name, size)
         self.pad = padding(size)
         total = len(self.hdr) + size + len(self.pad)
-        self.raw = RawFrame(total) if precompressed(first) else None
-        self.cobj = None if self.raw is not None else cctx.compressobj(size=total)
+        self.raw = RawFrame(total) if stored or cctx is None or precompressed(first) else None
+        self.cobj = None if self.raw is not None or cctx is None else cctx.compressobj(size=total)
 
     def start(self) -> Pieces:
         if self.raw is not None:

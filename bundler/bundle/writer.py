@@ -71,8 +71,7 @@ def resumable(bundle: Path, split: int | None, level: int, first: set[str]) -> l
 
 
 class BundleWriter:
-    def __init__(self, bundle: Path, split: int | None, level: int = 1, first: set[str] | None = None,
-                 spool_limit: int = 1 << 30) -> None:
+    def __init__(self, bundle: Path, split: int | None, level: int = 1, first: set[str] | None = None) -> None:
         self.bundle = bundle
         self.split = split
         self.level = level
@@ -80,17 +79,18 @@ class BundleWriter:
         journal_file = names.journal_path(bundle)
         kept = resumable(bundle, split, level, first or set())
         remove_finished_files(bundle)
+        shutil.rmtree(names.spool_dir(bundle), ignore_errors=True)  # what an older bundler spooled
         self.parts = DataParts(bundle, split)
         self.parts.cut(kept[-1].end if kept else 0)
         self.journal = Journal(journal_file, settings, kept)
+        self.kept = kept
         self.order: list[tuple[str, int]] = [(e.digest, e.size) for e in kept]
         self.held: set[str] = {e.digest for e in kept}
         self.resumed = sum(e.size for e in kept)
         self.disk = DiskStage(self.parts, self.journal)
-        self.sink = BlobSink(self.disk, names.spool_dir(bundle), spool_limit, level, on_written=self._written)
+        self.sink = BlobSink(self.disk, level, on_written=self._written)
 
     def _written(self, digest: str, size: int) -> None:
-        self.order.append((digest, size))
         self.held.add(digest)
 
     def has_blob(self, digest: str) -> bool:
@@ -100,11 +100,16 @@ class BundleWriter:
         self.sink.put(digest, size, chunks)
 
     def drain(self) -> None:
-        self.sink.drain()
+        """Every blob handed in so far has its place before any handed in later (places are given in
+        order): only a failure is reported here."""
+        self.sink.check()
 
     def close_data(self) -> list[PartInfo]:
-        self.sink.close()
-        self.disk.close()
+        try:
+            self.disk.close()
+        finally:
+            self.parts.close()
+        self.order = [(e.digest, e.size) for e in [*self.kept, *self.disk.written]]
         return self.parts.finish()
 
     def commit(self, meta: BundleMetadata, index: bytes, manifests: list[tuple[str, bytes]],
@@ -127,19 +132,14 @@ class BundleWriter:
         if finish.sign is not None:
             done.signature = finish.sign(self.bundle, sums, meta, front)
         self.journal.remove()
-        shutil.rmtree(names.spool_dir(self.bundle), ignore_errors=True)
         return done
 
     def abort(self, exc: BaseException) -> None:
         """Stop writing; what is journaled stays for a re-run."""
         self.sink.abort(exc)
-        try:
-            self.disk.close()
-        except BaseException:  # noqa: S110 - the original error is on its way
-            pass
+        self.disk.abort()
         self.parts.close()
         self.journal.close()
-        shutil.rmtree(names.spool_dir(self.bundle), ignore_errors=True)
 
 
 def _contiguous_bytes(bundle: Path, split: int | None) -> int:
