@@ -29,6 +29,7 @@ from .errors import BundlerError, DiskError
 from .export_support import TEMP_BUDGET, CappedLayout, check_free_space, split_resolution
 from .landing import pull_jobs
 from .plan import KINDS, Plan, PlanContext, PlannedImage
+from .plan_alongside import PlanAlongside
 from .progress import BarFactory, Printer, human, no_bars
 from .registry import ConnectOptions, RegistryPool
 from .release_options import ReleaseOptions
@@ -153,7 +154,8 @@ def run_export(opts: ExportOptions, say: Printer = print, bars: BarFactory = no_
     ctx = PlanContext(config=cfg, source=planning, plan=Plan(), workers=opts.workers, pool=pool,
                       release=opts.release_options())
     say(f"Planning from {opts.config_path} ...")
-    plan_all(ctx)
+    alongside = not opts.dry_run and not ctx.release.require_sigstore
+    plan_all(ctx, alongside=alongside)
     say_plan_messages(ctx.plan, say)
     images = ctx.plan.sorted_images()
     if not images:
@@ -173,8 +175,9 @@ def run_export(opts: ExportOptions, say: Printer = print, bars: BarFactory = no_
         report_failures(result.failed, say)
         return result
     requested = {"path": str(opts.config_path), "imageSetConfiguration": cfg.raw}
+    late = PlanAlongside(ctx) if alongside else None
     try:
-        _copy_and_commit(opts, source, res, images, requested, result, in_base, signer, say, bars, start)
+        _copy_and_commit(opts, source, res, images, requested, result, in_base, signer, say, bars, start, late)
     except DiskError:
         shutil.rmtree(cache_dir(opts.bundle), ignore_errors=True)  # give the space back; the journal stays
         raise
@@ -214,8 +217,9 @@ def _load_signer(key: Path | None) -> Any:
 
 def _copy_and_commit(opts: ExportOptions, source: OverlaySource, res: Resolution, images: list[PlannedImage],
                      requested: dict[str, Any], result: ExportResult, in_base: set[str], signer: Any,
-                     say: Printer, bars: BarFactory, start: float) -> None:
-    """Pull into the parts (bootstrap images first), describe what arrived, commit."""
+                     say: Printer, bars: BarFactory, start: float, late: PlanAlongside | None = None) -> None:
+    """Pull into the parts (bootstrap images first, what was planned alongside last), describe what
+    arrived, commit."""
     planning = time.monotonic() - start
     first, rest = split_resolution(res, {str(img.pinned) for img in images if img.kind == "bootstrap"})
     writer, todo = _writer(opts, res, set(first.needs) - in_base, in_base)
@@ -224,6 +228,9 @@ def _copy_and_commit(opts: ExportOptions, source: OverlaySource, res: Resolution
     pull = bars("pull", todo)
     try:
         copy = _pull(source, dest, first, rest, opts.workers, pull.update)
+        if late is not None:
+            copy = _merged(copy, _pull_late(late, source, dest, res, images, in_base, result.base, opts.workers,
+                                            pull.update, say))
     except BaseException as exc:
         dest.abort(exc)
         raise
@@ -278,13 +285,42 @@ def _pull(source: OverlaySource, dest: BundleDestination, first: Resolution, res
     """The bootstrap images' blobs, then (once they are in the parts) everything else."""
     a = CopyEngine(source, dest, workers, on_bytes=on_bytes).run(first)
     dest.drain()
-    b = CopyEngine(source, dest, workers, on_bytes=on_bytes).run(rest)
+    return _merged(a, CopyEngine(source, dest, workers, on_bytes=on_bytes).run(rest))
+
+
+def _merged(a: CopyResult, b: CopyResult | None) -> CopyResult:
+    """``b`` counting ``a`` too (``a`` when there is no ``b``)."""
+    if b is None:
+        return a
     for name in ("blobs_total", "bytes_total", "blobs_copied", "bytes_copied", "blobs_skipped", "blobs_mounted",
                  "manifests_pushed", "manifests_skipped", "seconds"):
         setattr(b, name, getattr(a, name) + getattr(b, name))
     b.manifests.update(a.manifests)
     b.failed.update(a.failed)
     return b
+
+
+def _pull_late(late: PlanAlongside, source: OverlaySource, dest: BundleDestination, res: Resolution,
+               images: list[PlannedImage], in_base: set[str], base: BaseContent | None, workers: int,
+               on_bytes: Any, say: Printer) -> CopyResult | None:
+    """The images planned while the pull ran (signatures): resolved and pulled now, and added to the plan's
+    images and resolution (what a differential's base holds is not carried)."""
+    found, warnings = late.result()
+    for warning in warnings:
+        say(f"warning: {warning}")
+    if not found:
+        return None
+    extra = resolve(source, pull_jobs(found, late.ctx.plan.records), workers)
+    if base is not None:
+        in_base |= base.present([*extra.needs, *(m.digest for t in extra.trees.values() for m in t)])
+    copy = CopyEngine(source, dest, workers, on_bytes=on_bytes).run(extra)
+    res.jobs += extra.jobs
+    res.trees.update(extra.trees)
+    res.needs.update(extra.needs)
+    res.failed.update(extra.failed)
+    images[:] = late.ctx.plan.sorted_images()
+    say(f"Signatures: {len(found)} sigstore image(s) found while pulling, {human(extra.bytes_total)}.")
+    return copy
 
 
 def _signing(key: Any, result: ExportResult) -> Any:

@@ -23,7 +23,7 @@ class BundleDestination:
 
     def __init__(self, writer: BundleWriter, in_base: set[str] | None = None, finish: Finish | None = None) -> None:
         self.writer = writer
-        self.in_base = in_base or set()
+        self.in_base = in_base if in_base is not None else set()
         self.finish = finish or Finish()
         self.manifests: dict[str, bytes] = {}
         self.metadata: BundleMetadata | None = None

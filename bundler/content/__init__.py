@@ -22,8 +22,20 @@ KINDS: tuple[ContentKind, ...] = (bootstrap.KIND, release.KIND, samples.KIND, op
                                   helm.KIND, policy.KIND, sigstore.KIND)
 
 
-def plan_all(ctx: PlanContext) -> None:
+ALONGSIDE_PULL: tuple[ContentKind, ...] = (sigstore.KIND,)
+"""Kinds that only look up small images beside what the others planned (two requests an image): an export
+plans them while the others' blobs are pulled (:mod:`bundler.plan_alongside`)."""
+
+
+def plan_all(ctx: PlanContext, alongside: bool = False) -> None:
+    """Every kind, in order; with ``alongside``, not those of :data:`ALONGSIDE_PULL`."""
     for kind in KINDS:
+        if not (alongside and kind in ALONGSIDE_PULL):
+            kind.plan(ctx)
+
+
+def plan_alongside(ctx: PlanContext) -> None:
+    for kind in ALONGSIDE_PULL:
         kind.plan(ctx)
 
 
