@@ -32,6 +32,8 @@ class BlobMover:
         self.workers = workers
         self.on_bytes = on_bytes
         self._lock = threading.Lock()
+        self.placed: set[tuple[str, str]] = set()
+        """(target, digest) of every blob this run put or mounted: the target did not hold it before."""
 
     def _count(self, field: str, n: int = 1) -> None:
         with self._lock:
@@ -65,6 +67,7 @@ class BlobMover:
             if first_with is not None and self.dest.caps.mounts and \
                     self.dest.mount_blob(target, need.desc, first_with):
                 self._count("blobs_mounted")
+                self.placed.add((target, need.digest))
                 continue
             chunks = self._chunks(need, opener, first_with)
             if not reusable:
@@ -74,6 +77,7 @@ class BlobMover:
             if stored is False:  # it was there already
                 self._count("blobs_skipped")
                 continue
+            self.placed.add((target, need.digest))
             with self._lock:
                 self.result.blobs_copied += 1
                 self.result.bytes_copied += max(need.size, 0)

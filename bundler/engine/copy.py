@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from ..errors import BundlerError
 from ..oci import Manifest
@@ -14,11 +14,6 @@ from .blobs import BlobMover
 from .jobs import FATAL, CopyResult, ImageJob, Resolution
 from .resolve import resolve
 from .sparse import is_sparse, refused_sparse
-
-PRESENCE_WORKERS = 2
-"""Lookups of manifests already at the destination while the blobs move (few: they share the registry)."""
-
-Presence = dict[tuple[int, str | None], "Future[bool]"]
 
 
 def _noop(_: int) -> None:
@@ -38,31 +33,23 @@ class CopyEngine:
         self.on_plan = on_plan
         self._lock = threading.Lock()
 
-    def _ask_presence(self, res: Resolution, pool: ThreadPoolExecutor) -> Presence:
-        """Is each job's top manifest already there, under each of its names? Asked while the blobs move
-        (lookups only: nothing is written before an image's blobs are all in)."""
-        asked: Presence = {}
-        for job in res.jobs:
-            tree = res.trees.get(job.key)
-            if tree is None:
-                continue
-            names: list[str | None] = list(job.tags) or [None]
-            for name in names:
-                asked[(id(job), name)] = pool.submit(self.dest.has_manifest, job.target, tree[-1], name)
-        return asked
+    def _present(self, job: ImageJob, tree: list[Manifest], name: str | None, placed: set[tuple[str, str]]) -> bool:
+        """Is the top already there under ``name``? Where a lookup costs a request, it is not asked when this
+        run had to put one of the image's blobs into its repository: a registry holds a manifest only with
+        all its blobs, so the answer is no (a first import asks nothing; a re-import asks one per name)."""
+        if self.dest.caps.remote_lookups and any((job.target, d.digest) in placed for m in tree for d in m.blobs):
+            return False
+        return self.dest.has_manifest(job.target, tree[-1], name)
 
-    def _present(self, job: ImageJob, top: Manifest, name: str | None, asked: Presence) -> bool:
-        known = asked.get((id(job), name))
-        return known.result() if known is not None else self.dest.has_manifest(job.target, top, name)
-
-    def _push_tree(self, job: ImageJob, tree: list[Manifest], result: CopyResult, asked: Presence) -> None:
+    def _push_tree(self, job: ImageJob, tree: list[Manifest], result: CopyResult,
+                   placed: set[tuple[str, str]]) -> None:
         """Children by digest, then the top under each tag (a manifest put by tag is also addressable by
         its digest), or by digest when there is no tag. When the top is already there under every name,
         so is everything below it (a registry refuses a list whose children are missing, and the top is
         always written last), so one HEAD per name settles the whole tree."""
         top = tree[-1]
         names: list[str | None] = list(job.tags) or [None]
-        if all(self._present(job, top, name, asked) for name in names):
+        if all(self._present(job, tree, name, placed) for name in names):
             with self._lock:
                 result.manifests_skipped += len(tree) - 1 + len(names)
             return
@@ -81,7 +68,7 @@ class CopyEngine:
             result.manifests_pushed += len(tree) - 1 + len(names)
 
     def push_manifests(self, res: Resolution, blob_failures: dict[str, str], result: CopyResult,
-                       asked: Presence | None = None) -> None:
+                       placed: set[tuple[str, str]] | None = None) -> None:
         """Every job whose blobs all arrived: children, then the list, then tags."""
         pushable = []
         for job in res.jobs:
@@ -94,7 +81,7 @@ class CopyEngine:
             else:
                 pushable.append(job)
         with ThreadPoolExecutor(self.workers) as pool:
-            futures = {pool.submit(self._push_tree, job, res.trees[job.key], result, asked or {}): job
+            futures = {pool.submit(self._push_tree, job, res.trees[job.key], result, placed or set()): job
                        for job in pushable}
             for fut in as_completed(futures):
                 try:
@@ -114,12 +101,7 @@ class CopyEngine:
         if self.on_plan:
             self.on_plan(result.blobs_total, result.bytes_total)
         mover = BlobMover(self.source, self.dest, result, self.workers, self.on_bytes)
-        lookups = ThreadPoolExecutor(PRESENCE_WORKERS, thread_name_prefix="presence")
-        try:
-            asked = self._ask_presence(res, lookups) if self.dest.caps.remote_lookups else {}
-            blob_failures = mover.move(res.needs)
-            self.push_manifests(res, blob_failures, result, asked)
-        finally:
-            lookups.shutdown(wait=False, cancel_futures=True)
+        blob_failures = mover.move(res.needs)
+        self.push_manifests(res, blob_failures, result, mover.placed)
         result.seconds = time.monotonic() - start
         return result

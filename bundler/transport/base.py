@@ -33,8 +33,8 @@ class DestinationCaps:
     """Refuses a blob whose bytes do not hash to its digest (a registry: uploads are committed with
     ``?digest=``, which the distribution spec makes it verify): a sequential source need not hash it too."""
     remote_lookups: bool = False
-    """``has_manifest`` costs a request (a registry): the engine asks it for every image while the blobs
-    move, so that the manifest phase after them only writes."""
+    """``has_manifest`` costs a request (a registry), and the destination holds a manifest only with all its
+    blobs: the engine does not ask it for an image one of whose blobs it had to put there."""
 
 
 class Source(Protocol):
