@@ -70,6 +70,16 @@ class _SharedContextAdapter(HTTPAdapter):
             conn.ca_certs = None                          # the context holds them: do not load them again
 
 
+def _netrc_exists() -> bool:
+    """Whether requests would find a netrc file (``$NETRC``, ``~/.netrc``, ``~/_netrc``) to take credentials from."""
+    names = [os.environ["NETRC"]] if "NETRC" in os.environ else ["~/.netrc", "~/_netrc"]
+    return any(os.path.exists(os.path.expanduser(name)) for name in names)
+
+
+def _as_is(request: Any) -> Any:
+    return request
+
+
 class TrustedSession(requests.Session):
     """A requests session whose every request verifies TLS against ``verify`` (a CA bundle path, or
     True for the system trust, or False only where the user asked for it)."""
@@ -80,6 +90,8 @@ class TrustedSession(requests.Session):
         self.verify = verify
         self.headers["User-Agent"] = USER_AGENT
         self.mount("https://", _SharedContextAdapter())
+        if not _netrc_exists():
+            self.auth = _as_is  # requests would look for ~/.netrc again (two stats) for every request
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs["verify"] = self.trust

@@ -41,3 +41,17 @@ def test_the_trust_is_still_that_file(basic_registry_server: RegistryServer, tmp
     st = other.stat()
     os.utime(other, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
     assert _ping(basic_registry_server, other) == 401
+
+
+def test_a_netrc_file_is_still_honoured(basic_registry_server: RegistryServer, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a netrc file requests is spared looking for one on every request; with one (``$NETRC``), its
+    credentials are still sent, as requests does."""
+    monkeypatch.setenv("NETRC", str(tmp_path / "absent"))
+    assert _ping(basic_registry_server, Path(basic_registry_server.ca_file)) == 401
+    netrc = tmp_path / "netrc"
+    netrc.write_text(f"machine 127.0.0.1 login {basic_registry_server.username} "
+                     f"password {basic_registry_server.password}\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    assert _ping(basic_registry_server, Path(basic_registry_server.ca_file)) == 200
