@@ -143,26 +143,34 @@ class DiskStage:
     def _maybe_sync(self) -> None:
         due = self._since_sync >= SYNC_BYTES or time.monotonic() - self._last_sync >= SYNC_SECONDS
         if due and self._entries and self._syncs.empty():
-            current = self.parts.locate(self.hashed - 1)[0] if self.hashed else 0
-            self._syncs.put((self.parts.sync_handle(current), self._entries))
+            self._syncs.put((self._current_handle(), self._entries))
             self._entries = []
             self._since_sync = 0
             self._last_sync = time.monotonic()
 
+    def _current_handle(self) -> int | None:
+        """A duplicate descriptor of the part the hashing thread is in (None before any byte, or when that
+        part is closed: a closed part was synced then)."""
+        return self.parts.sync_handle(self.parts.locate(self.hashed - 1)[0]) if self.hashed else None
+
+    def _durable(self, fd: int | None, entries: list[JournalEntry]) -> None:
+        """fsync the part (``fd``, closed here), then journal ``entries``: never the other way round."""
+        try:
+            if fd is not None:
+                os.fsync(fd)
+            for entry in entries:
+                self.journal.add(entry)
+            self.journal.flush()
+        finally:
+            if fd is not None:
+                os.close(fd)
+
     def _sync_loop(self) -> None:
         while (job := self._syncs.get()) is not None:
-            fd, entries = job
             try:
-                if fd is not None:
-                    os.fsync(fd)
-                for entry in entries:
-                    self.journal.add(entry)
-                self.journal.flush()
+                self._durable(*job)
             except BaseException as exc:  # noqa: BLE001 - reported like the writer's errors
                 self.error = self.error or exc
-            finally:
-                if fd is not None:
-                    os.close(fd)
 
     # -- the end ---------------------------------------------------------------------------------
     def _stop_threads(self) -> None:
@@ -175,17 +183,8 @@ class DiskStage:
 
     def _journal_rest(self) -> None:
         """Sync the part being written and journal what the hashing thread passed since the last sync."""
-        if self.hashed:
-            fd = self.parts.sync_handle(self.parts.locate(self.hashed - 1)[0])
-            if fd is not None:
-                try:
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
-        for entry in self._entries:
-            self.journal.add(entry)
-        self._entries = []
-        self.journal.flush()
+        entries, self._entries = self._entries, []
+        self._durable(self._current_handle(), entries)
 
     def close(self) -> None:
         """Hash the rest, close the last part, journal; raise the first error (journaling what was written)."""
