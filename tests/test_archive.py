@@ -23,6 +23,7 @@ from bundler.bundle.metadata import METADATA_FILE, BundleMetadata
 from bundler.bundle.names import checksum_path, journal_path
 from bundler.bundle.parity import ParitySet, Resilient, write_parity
 from bundler.bundle.parts import parse_size
+from bundler.bundle.source import BundleSource
 from bundler.bundle.writer import BundleWriter, Finish
 from bundler.errors import BundleError, BundlerError, DigestMismatchError, DiskError
 from bundler.oci.layout import OCILayout
@@ -270,6 +271,39 @@ def test_corrupt_truncated_and_missing_parts_are_named(tmp_path: Path) -> None:
     (tmp_path / "b.tar.zst.001").unlink()
     with pytest.raises(BundleError, match=r"b\.tar\.zst\.001 is missing .*b\.tar\.zst\.001, " + last.name.replace(".", r"\.")):
         ArchiveReader(bundle)
+
+
+def test_blobs_read_straight_into_buffers_across_parts_and_are_checked(tmp_path: Path) -> None:
+    """Import reads each blob into a buffer of its own (no copy on the way): stored and compressed frames,
+    blobs that cross part boundaries, and a flipped byte found by the blob's digest or by its part's."""
+    bundle = tmp_path / "b.tar.zst"
+    blobs = _blobs(12, 150_000, seed=9)  # every other one stored; parts smaller than a blob
+    writer = BundleWriter(bundle, 200_000)
+    _put_all(writer, blobs)
+    _commit(writer)
+
+    def fill_all(verify: bool) -> dict[str, bytes]:
+        source = BundleSource(ArchiveReader(bundle))
+        got = {}
+        try:
+            for blob in source.stream_blobs(verify):
+                assert blob.fill is not None
+                view = memoryview(bytearray(blob.size + 4096))[:blob.size]  # a reused buffer is larger
+                blob.fill(view)
+                got[blob.digest] = bytes(view)
+        finally:
+            source.close()
+        return got
+
+    assert fill_all(verify=True) == blobs
+    stored = next(d for d, data in blobs.items() if data.startswith(b"\x1f\x8b"))
+    part, at = next((p, p.read_bytes().find(blobs[stored][-5000:])) for p in sorted(tmp_path.glob("b.tar.zst.0*"))
+                    if blobs[stored][-5000:] in p.read_bytes())
+    _damage(part, at + 100)
+    with pytest.raises(BundleError, match=f"blob {stored} read from bundle part .*corrupt"):
+        fill_all(verify=True)
+    with pytest.raises(BundleError, match=f"bundle part {part.name} is corrupt"):  # the registry checks the blob
+        fill_all(verify=False)
 
 
 def test_a_checksum_file_that_disagrees_with_the_front_is_refused(tmp_path: Path) -> None:

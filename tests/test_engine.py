@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from bundler.engine import CopyEngine, ImageJob, resolve
+from bundler.engine.buffers import BufferPool
 from bundler.errors import DiskError, NotFoundError
 from bundler.oci import Descriptor, Manifest, Pinned, Repository
 from bundler.oci.image import build_image, build_index, image_config, platform_of
@@ -224,3 +225,26 @@ def test_resolve_alone_is_the_dry_run(world: tuple[MemoryStore, dict[str, Manife
     assert res.failed == {str(missing): f"image {missing} not found"}
     assert len(res.trees[_job(img["list"], "l").key]) == 3
     assert res.bytes_total == sum(n.size for n in res.needs.values()) > 0
+
+
+def test_buffers_are_reused_within_their_budget() -> None:
+    """Blobs buffered while a bundle streams on reuse each other's memory and never hold more than the
+    budget; one blob larger than the budget waits for every other buffer, then goes alone."""
+    pool = BufferPool(3 << 20)
+    a = pool.take(1000)
+    pool.give(a)
+    b = pool.take(2000)
+    assert b.obj is a.obj and len(b) == 2000
+    c = pool.take(2 << 20)
+    waiting: list[memoryview] = []
+    t = threading.Thread(target=lambda: waiting.append(pool.take(1 << 20)))
+    t.start()
+    t.join(0.2)
+    assert t.is_alive() and pool.held == 3 << 20  # 1 + 2 MiB in use: a third waits
+    pool.give(b)
+    t.join(5)
+    assert waiting and waiting[0].obj is b.obj
+    pool.give(c)
+    pool.give(waiting[0])
+    big = pool.take(5 << 20)
+    assert len(big) == 5 << 20 and pool.held == 5 << 20  # the smaller free buffers were let go

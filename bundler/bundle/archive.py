@@ -30,7 +30,7 @@ from .tarread import Member, TarReader
 
 STREAM_ERRORS = (tarfile.TarError, zstandard.ZstdError, EOFError, OSError)
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-READ_AHEAD = 256 << 10
+READ_AHEAD = 8 << 10  # small: reads of a stored block's 128 KiB go past the buffer, straight to their place
 READ_LAG = (128 << 10) + 3  # one block of a compressed frame: what is handed out lags what was read
 HINT = "copy the part again from the original media, then run `bundler verify`"
 
@@ -58,7 +58,7 @@ class _TarStream:
         self.reader = PartReader(parts, opener)
         # Modest read-ahead, so damage is found near the blob it hits and that blob can be named.
         self.zr = ZstdFrames(io.BufferedReader(self.reader, READ_AHEAD))
-        self.tar = TarReader(self.zr.read)
+        self.tar = TarReader(self.zr.read, self.zr.readinto)
         self.first = True
 
     def next(self) -> Member | None:
@@ -272,6 +272,7 @@ class _Guarded(io.RawIOBase):
             raise self.owner.corrupt(exc) from exc
 
     def readinto(self, b: Any) -> int:
-        data = self.read(len(b))
-        b[: len(data)] = data
-        return len(data)
+        try:
+            return self.fh.readinto(b)
+        except (BundleError, *STREAM_ERRORS) as exc:
+            raise self.owner.corrupt(exc) from exc

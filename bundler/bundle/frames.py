@@ -121,6 +121,24 @@ class ZstdFrames(io.RawIOBase):
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def readinto(self, b: Any) -> int:
-        data = self.read(len(b))
-        b[: len(data)] = data
-        return len(data)
+        """Stored blocks are read straight into ``b`` (no copy on the way); anything else goes by ``read``."""
+        view = memoryview(b).cast("B")
+        got = 0
+        while got < len(view) and self._state != "done":
+            if self._out or self._state != "raw":
+                if got:
+                    break  # hand out what the stored blocks gave; the next call takes the frame on
+                data = self.read(len(view))
+                view[: len(data)] = data
+                return len(data)
+            n = self.raw.readinto(view[got:got + min(len(view) - got, self._left)])
+            if not n:
+                raise zstandard.ZstdError("truncated zstd frame")
+            self.consumed += n
+            self._left -= n
+            got += n
+            if not self._left:
+                self._end_block()
+                if self._state == "block":
+                    self._block()
+        return got

@@ -19,6 +19,8 @@ __all__ = ["Opener", "PartReader", "checksum_path", "find_parts", "parse_size", 
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?$", re.IGNORECASE)
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
+HASH_ALONGSIDE = 512 << 10  # reads at least this large are hashed by a helper while the caller uses them
+
 Opener = Callable[[Path], "io.RawIOBase | io.BufferedReader"]
 
 
@@ -123,8 +125,11 @@ class PartReader(io.RawIOBase):
         self._hashed()  # before ``b`` (often the same buffer as last time) is filled again
         while self._fh is not None:
             n = self._fh.readinto(b)
-            if n:
+            if n >= HASH_ALONGSIDE:
                 self._hashing = self._hasher.submit(self._hash.update, memoryview(b)[:n])
+            elif n:
+                self._hash.update(memoryview(b)[:n])  # cheaper here than a hand-over to the helper
+            if n:
                 self.bytes_read += n
                 return n
             if not self._next():

@@ -4,14 +4,14 @@ archive; blobs follow in archive order, each verified as it streams (and every p
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from ..errors import BundleError
 from ..oci import Descriptor, Manifest, Reference, Repository, sha256_digest
 from ..oci.digest import verified
 from ..transport.base import BlobStream, SourceCaps
-from .archive import ArchiveReader, Entry
+from .archive import HINT, ArchiveReader, Entry
 from .metadata import FRONT_FILES, METADATA_FILE, BundleMetadata
 
 CHUNK = 1 << 20
@@ -81,18 +81,34 @@ class BundleSource:
                 self.blobs_read += 1
                 self.bytes_streamed += entry.size
                 chunks = self._verified(entry.fileobj, entry.digest) if verify else _chunks(entry.fileobj)
-                yield BlobStream(entry.digest, entry.size, chunks)
+                yield BlobStream(entry.digest, entry.size, chunks, self._filler(entry, entry.digest, verify))
 
-    def _verified(self, fh: io.RawIOBase, digest: str) -> Iterator[bytes]:
-        start = self.reader.bytes_read
-
+    def _corrupt(self, digest: str, start: int) -> Callable[[str], BundleError]:
         def corrupt(actual: str) -> BundleError:
             where = self.reader.parts_between(start, self.reader.bytes_read)
             return BundleError(f"blob {digest} read from bundle part {where} is corrupt (hashed to {actual}); "
                                "nothing of it was stored",
                                "copy the part again from the original media, then run `bundler verify`")
 
-        return verified(iter(lambda: fh.read(CHUNK), b""), digest, corrupt)
+        return corrupt
+
+    def _verified(self, fh: io.RawIOBase, digest: str) -> Iterator[bytes]:
+        return verified(iter(lambda: fh.read(CHUNK), b""), digest, self._corrupt(digest, self.reader.bytes_read))
+
+    def _filler(self, entry: Entry, digest: str, verify: bool) -> Callable[[memoryview], None]:
+        """Reads the blob straight into the caller's buffer (one copy, from the file)."""
+        def fill(view: memoryview) -> None:
+            start, got = self.reader.bytes_read, 0
+            while got < entry.size:
+                n = entry.fileobj.readinto(view[got:entry.size])
+                if not n:
+                    raise BundleError(f"blob {digest} ends after {got} of its {entry.size} bytes "
+                                      f"(bundle part {self.reader.current_part})", HINT)
+                got += n
+            if verify and (actual := sha256_digest(view[:got])) != digest:
+                raise self._corrupt(digest, start)(actual)
+
+        return fill
 
     def prefix(self, digests: Iterable[str]) -> BundlePrefix:
         """The stream up to the last of ``digests`` (the bootstrap images at the front), leaving the rest

@@ -28,8 +28,9 @@ class TarReader:
     """``next()`` gives each member; ``data()`` its bytes, to be read (or left) before the next ``next()``.
     The stream may end after any member without an end marker (the front of a bundle)."""
 
-    def __init__(self, read: Callable[[int], bytes]) -> None:
+    def __init__(self, read: Callable[[int], bytes], readinto: Callable[[Any], int] | None = None) -> None:
         self._read = read
+        self._readinto = readinto
         self._left = 0  # bytes of the current member not read yet
         self._pad = 0
         self.offset = 0
@@ -95,6 +96,22 @@ class TarReader:
         self.offset += len(data)
         return data
 
+    def readinto(self, b: Any) -> int:
+        """The current member's next bytes into ``b`` (0 at its end): straight from the stream when it can."""
+        view = memoryview(b).cast("B")[: self._left]
+        if not view:
+            return 0
+        if self._readinto is None:
+            data = self.read(len(view))
+            view[: len(data)] = data
+            return len(data)
+        n = self._readinto(view)
+        if not n:
+            raise tarfile.ReadError("unexpected end of data inside a member")
+        self._left -= n
+        self.offset += n
+        return n
+
     def data(self) -> io.RawIOBase:
         return _MemberData(self)
 
@@ -129,6 +146,4 @@ class _MemberData(io.RawIOBase):
         return self.reader.read(n)
 
     def readinto(self, b: Any) -> int:
-        data = self.reader.read(len(b))
-        b[: len(data)] = data
-        return len(data)
+        return self.reader.readinto(b)

@@ -2,8 +2,8 @@
 
 From a random-access source blobs are pulled in parallel, largest first. From a sequential source (a
 bundle stream) they are taken in its order: blobs up to SMALL_BLOB bytes are read (and verified) into
-memory and pushed by workers while the stream reads on, within a memory budget; larger ones stream
-straight through.
+buffers reused from blob to blob (:mod:`.buffers`) and pushed by workers while the stream reads on,
+within a memory budget; larger ones stream straight through.
 """
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from typing import cast
 
 from ..errors import BundlerError
-from ..transport import Destination, SequentialSource, Source
-from .budget import Budget
+from ..transport import BlobStream, Destination, SequentialSource, Source
+from .buffers import BufferPool
 from .jobs import FATAL, BlobNeed, CopyResult
 
 SMALL_BLOB = 32 << 20       # stream-mode blobs up to this size are pushed by workers from memory
@@ -105,7 +106,7 @@ class BlobMover:
     def _from_stream(self, stream: SequentialSource, needs: dict[str, BlobNeed]) -> dict[str, str]:
         failed: dict[str, str] = {}
         seen: set[str] = set()
-        budget = Budget(BUFFER_BUDGET)
+        buffers = BufferPool(BUFFER_BUDGET)
         futures: dict[Future[None], BlobNeed] = {}
 
         def collect(block: bool) -> None:
@@ -118,30 +119,32 @@ class BlobMover:
                 except BundlerError as exc:
                     failed[need.digest] = str(exc)
 
-        def push_buffered(need: BlobNeed, data: bytes) -> None:
+        def push_buffered(need: BlobNeed, data: memoryview) -> None:
             try:
-                self.place(need, lambda: iter((data,)), reusable=True)
+                # a memoryview, not bytes: every destination takes any bytes-like chunk
+                self.place(need, lambda: iter((cast(bytes, data),)), reusable=True)
             finally:
-                budget.release(len(data))
+                buffers.give(data)
 
         with ThreadPoolExecutor(self.workers) as pool:
             try:
-                for digest, _size, chunks in stream.stream_blobs(verify=not self.dest.caps.checks_digests):
+                for blob in stream.stream_blobs(verify=not self.dest.caps.checks_digests):
+                    digest = blob.digest
                     need = needs.get(digest)
                     if need is None:
                         continue
                     seen.add(digest)
                     try:
                         if self.workers > 1 and 0 <= need.size <= SMALL_BLOB:
-                            budget.acquire(need.size)
+                            data = buffers.take(need.size)
                             try:
-                                data = b"".join(chunks)  # the stream verifies the digest at its end
+                                _fill(blob, data)  # the stream verifies the digest at its end
                             except BaseException:
-                                budget.release(need.size)
+                                buffers.give(data)
                                 raise
                             futures[pool.submit(push_buffered, need, data)] = need
                         else:
-                            self.place(need, lambda c=chunks: c)  # type: ignore[misc]
+                            self.place(need, lambda c=blob.chunks: c)  # type: ignore[misc]
                     except FATAL:
                         raise
                     except BundlerError as exc:
@@ -155,3 +158,16 @@ class BlobMover:
         for digest in needs.keys() - seen:
             failed[digest] = f"blob {digest} is not in the bundle"
         return failed
+
+
+def _fill(blob: BlobStream, view: memoryview) -> None:
+    """The whole blob into ``view``: read straight into it where the stream can, else chunk by chunk."""
+    if blob.fill is not None:
+        blob.fill(view)
+        return
+    got = 0
+    for chunk in blob.chunks:
+        view[got:got + len(chunk)] = chunk
+        got += len(chunk)
+    if got != len(view):
+        raise BundlerError(f"blob {blob.digest}: {got} bytes in the stream, {len(view)} expected")

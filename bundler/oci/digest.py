@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
-def sha256_digest(data: bytes) -> str:
+def sha256_digest(data: bytes | memoryview) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 

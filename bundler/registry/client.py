@@ -155,7 +155,7 @@ class RegistryClient(RegistrySession):
                   skip_present: bool = False) -> bool:
         """Monolithic upload: POST a session, PUT the bytes with ``?digest=``. The registry verifies.
 
-        ``opener`` returns the blob as ``bytes`` (sent in one piece) or as a readable stream. With
+        ``opener`` returns the blob as ``bytes`` or a ``memoryview`` (sent in one piece) or as a readable stream. With
         ``skip_present`` the POST asks to mount the blob from ``repo`` itself: a registry that has it there
         answers 201 and nothing is sent (returns False); one that does not opens the upload as usual (the
         existence check and the upload in one request instead of a HEAD first)."""
@@ -176,7 +176,7 @@ class RegistryClient(RegistrySession):
             repo,
             "pull,push",
             headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
-            data=body if isinstance(body := opener(), bytes) else _Sized(body, size),
+            data=body if isinstance(body := opener(), (bytes, memoryview)) else _Sized(body, size),
         )
         if resp.status_code != 201:
             raise RegistryError(

@@ -6,7 +6,7 @@ layout or bundle destination has one blob store and ignores it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol, runtime_checkable
 
@@ -53,6 +53,8 @@ class BlobStream(NamedTuple):
     digest: str
     size: int
     chunks: Iterator[bytes]
+    fill: Callable[[memoryview], None] | None = None
+    """Instead of ``chunks``: read the whole blob into a buffer of its size, checked as ``chunks`` would be."""
 
 
 @runtime_checkable
