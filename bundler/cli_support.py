@@ -10,7 +10,6 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import typer
-from tqdm import tqdm
 
 from .errors import BundlerError
 from .progress import Bar, BarFactory, no_bars
@@ -45,6 +44,8 @@ def user_errors(fn: F) -> F:
 
 
 def _tqdm_bar(name: str, total: int) -> Bar:
+    from tqdm import tqdm  # 20 ms to import: only when a bar is drawn
+
     return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=name, file=sys.stderr)  # type: ignore[no-any-return]
 
 

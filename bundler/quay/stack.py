@@ -42,10 +42,10 @@ from .config import (
     write_distribution_config,
     write_quay_config,
 )
+from .config import write_private as _write_private
 from .health import probe, wait_ready
 from .podman import podman, podman_env, run
 from .pods import DATA_DIR_LABEL, container_states, pod_info, pod_owner, refuse_foreign_pod
-from .tls import _write_private, ensure_tls
 from .units import _unit_dir, remove_units, write_units
 
 FLAVORS = ("quay", "distribution")
@@ -137,6 +137,8 @@ def render(data_dir: Path, state: StackState) -> list[list[str]]:
     secrets_dir = data_dir / "secrets"
     secrets_dir.mkdir(exist_ok=True)
     os.chmod(secrets_dir, 0o700)
+    from .tls import ensure_tls  # cryptography's x509 (30 ms to import) only where certificates are made
+
     tls = ensure_tls(data_dir / "tls", state.hostname)
     shutil.copyfile(tls.ca_cert, data_dir / CA_BUNDLE)
     os.chmod(data_dir / CA_BUNDLE, 0o644)

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from ..errors import BundlerError
 from ..pki import IPAddress, PrivateKey, issue_server, key_pem, make_ca
+from .config import write_private as _write_private
 
 CA_DAYS = 3650
 SERVER_DAYS = 730
@@ -96,15 +97,6 @@ def subject_names(hostname: str, extra_ips: list[IPAddress] | None = None) -> tu
     return dns, ips
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    """Write a secret file created 0600 from the start (never world-readable, even briefly)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
 
 
 def _write_public(path: Path, data: bytes) -> None:
