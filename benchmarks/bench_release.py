@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,17 +44,16 @@ from testkit.synthetic import build_upstream  # noqa: E402
 ACCESS_LOG = {"log": {"level": "warn", "accesslog": {"disabled": False}, "formatter": "text"}}
 
 
-def timed(args: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
-    """Run a command; return (seconds, its peak RSS in MiB). GNU time measures the command itself: a
-    forked child's own max-RSS would start at this (large) benchmark process's size."""
+def timed(args: list[str], env: dict[str, str] | None = None) -> tuple[float, int, str]:
+    """Run a command; return (seconds, its peak RSS in MiB, what it printed). GNU time measures the command
+    itself: a forked child's own max-RSS would start at this (large) benchmark process's size."""
     with tempfile.NamedTemporaryFile(suffix=".rss") as rss:
         start = time.monotonic()
-        proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss.name, *args], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss.name, *args], env=env, capture_output=True)
         elapsed = time.monotonic() - start
         if proc.returncode != 0:
             raise SystemExit(f"command failed: {' '.join(args)}\n{proc.stderr.decode()[-2000:]}")
-        return elapsed, int(Path(rss.name).read_text().split()[-1]) // 1024
+        return elapsed, int(Path(rss.name).read_text().split()[-1]) // 1024, proc.stdout.decode()
 
 
 def blob_gets(server: RegistryServer) -> dict[str, int]:
@@ -76,25 +76,47 @@ def _ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}x" if b else "n/a"
 
 
+def _phase(printed: str, pattern: str) -> float | None:
+    """A phase's seconds as bundler printed them (``Pulled ... in 3.2s``), or None."""
+    m = re.search(pattern, printed)
+    return float(m.group(1)) if m else None
+
+
+def _paired(rounds: list[tuple[float, ...]]) -> str:
+    """The median of each round's bundler/floor: the two ran back to back, so slow minutes of a shared
+    machine hit both."""
+    ratios = sorted(r[1] / r[0] for r in rounds if r[0])
+    return f"{statistics.median(ratios):.2f}x" if ratios else "n/a"
+
+
 def _export_round(i: int, base: Path, args: argparse.Namespace, ctx: dict) -> tuple[float, float, int, int, int]:
-    """One floor export and one bundler export, back to back: (floor s, bundler s, RSS MiB, peak disk, size)."""
+    """One floor export and one bundler export, back to back (which goes first alternates from round to
+    round): (floor s, bundler s, RSS MiB, peak disk, size)."""
     floor_file = base / "floor" / "blobs.bin"
-    shutil.rmtree(floor_file.parent, ignore_errors=True)
-    floor_file.parent.mkdir(parents=True)
-    f_exp, ctx["offsets"] = export_floor(ctx["needs"], RegistryPool(AuthStore.load(ctx["pull"]), ctx["ca"]),
-                                         floor_file, args.workers)
+
+    def floor() -> float:
+        shutil.rmtree(floor_file.parent, ignore_errors=True)
+        floor_file.parent.mkdir(parents=True)
+        seconds, ctx["offsets"] = export_floor(ctx["needs"], RegistryPool(AuthStore.load(ctx["pull"]), ctx["ca"]),
+                                               floor_file, args.workers)
+        return seconds
+
+    f_exp = floor() if i % 2 == 0 else 0.0
     ctx["upstream"].log_file.write_text("")  # count only what bundler fetches
     bundle = base / "bundler" / "ocp.tar.zst"
     shutil.rmtree(bundle.parent, ignore_errors=True)
     bundle.parent.mkdir(parents=True)
     with DiskWatch(bundle.parent) as disk:
-        t_exp, rss = timed([*ctx["py"], "export", "-c", str(ctx["cfg"]), "-o", str(bundle), "--authfile",
-                            str(ctx["pull"]), "--ca-file", str(ctx["ca"]), "--workers", str(args.workers),
-                            "--split-size", args.split_size,
-                            "--ignore-release-signature"])  # the synthetic release has no signature store
+        t_exp, rss, printed = timed([*ctx["py"], "export", "-c", str(ctx["cfg"]), "-o", str(bundle), "--authfile",
+                                     str(ctx["pull"]), "--ca-file", str(ctx["ca"]), "--workers", str(args.workers),
+                                     "--split-size", args.split_size,
+                                     "--ignore-release-signature"])  # the synthetic release has no signature store
+    f_exp = f_exp or floor()
     size = sum(p.stat().st_size for p in bundle.parent.glob("ocp.tar.zst*"))
-    print(f"round {i}: export floor {f_exp:6.1f}s  bundler {t_exp:6.1f}s ({_ratio(t_exp, f_exp)})  peak RSS {rss} MiB  "
-          f"bundle {size / 1e9:.2f} GB  peak disk {disk.peak / 1e9:.2f} GB", flush=True)
+    pull = _phase(printed, r"Pulled .* in ([0-9.]+)s")
+    print(f"round {i}: export floor {f_exp:6.1f}s  bundler {t_exp:6.1f}s ({_ratio(t_exp, f_exp)}; its pull alone "
+          f"{pull}s: {_ratio(pull or 0, f_exp)})  peak RSS {rss} MiB  bundle {size / 1e9:.2f} GB  "
+          f"peak disk {disk.peak / 1e9:.2f} GB", flush=True)
     return f_exp, t_exp, rss, disk.peak, size
 
 
@@ -103,11 +125,16 @@ def _import_round(i: int, base: Path, args: argparse.Namespace, ctx: dict) -> tu
     tgt_f = RegistryServer(auth="basic", workdir=base / f"target-floor-{i}").start()
     tgt_b = RegistryServer(auth="basic", workdir=base / f"target-bundler-{i}").start()
     try:
-        f_imp = import_floor(ctx["needs"], ctx["offsets"], base / "floor" / "blobs.bin", tgt_f.client(), args.workers)
+        def floor() -> float:
+            return import_floor(ctx["needs"], ctx["offsets"], base / "floor" / "blobs.bin", tgt_f.client(),
+                                args.workers)
+
+        f_imp = floor() if i % 2 == 0 else 0.0
         push_b = tgt_b.authfile(base / "push-b.json")
-        t_imp, rss = timed([*ctx["py"], "import", str(base / "bundler" / "ocp.tar.zst"), "--registry", tgt_b.host,
-                            "--authfile", str(push_b), "--ca-file", str(tgt_b.ca_file), "--workers", str(args.workers),
-                            "-o", str(base / "out")])
+        t_imp, rss, _ = timed([*ctx["py"], "import", str(base / "bundler" / "ocp.tar.zst"), "--registry", tgt_b.host,
+                               "--authfile", str(push_b), "--ca-file", str(tgt_b.ca_file), "--workers",
+                               str(args.workers), "-o", str(base / "out")])
+        f_imp = f_imp or floor()
     finally:
         for server in (tgt_f, tgt_b):
             server.close()
@@ -123,8 +150,9 @@ def main() -> int:
     ap.add_argument("--layer-size", default="10M")
     ap.add_argument("--workers", type=int, default=8)
     ap.add_argument("--split-size", default="1G")
-    ap.add_argument("--rounds", type=int, default=3, help="floor and bundler back to back, this many times; the "
-                    "best of each is compared (other load on the machine only ever adds time)")
+    ap.add_argument("--rounds", type=int, default=3, help="floor and bundler back to back (which goes first "
+                    "alternates), this many times; the best of each is compared (other load on the machine only "
+                    "ever adds time), and the median of the rounds' own ratios")
     ap.add_argument("--dir", default=None, help="work directory (default: a temp dir under /var/tmp)")
     ap.add_argument("--workaround", action="store_true", help="also time the skopeo workaround")
     args = ap.parse_args()
@@ -160,6 +188,7 @@ def main() -> int:
         budget = size * 1.05 + (1 << 30)
         print(f"best of {args.rounds}: export floor {f_exp:.1f}s, bundler {t_exp:.1f}s: {_ratio(t_exp, f_exp)} (goal <= 1.25x); "
               f"import floor {f_imp:.1f}s, bundler {t_imp:.1f}s: {_ratio(t_imp, f_imp)} (goal <= 1.15x)")
+        print(f"median of the rounds' ratios: export {_paired(exports)}, import {_paired(imports)}")
         print(f"peak RSS {rss} MiB (goal < 300); peak disk {peak / 1e9:.2f} GB for a {size / 1e9:.2f} GB bundle "
               f"(budget bundle + 5% + 1 GiB = {budget / 1e9:.2f} GB: {'ok' if peak <= budget else 'OVER'})")
         if args.workaround:
