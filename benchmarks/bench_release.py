@@ -10,7 +10,9 @@ TLS), then times:
 * with ``--workaround``, also the seed's skopeo workaround (`skopeo copy --all` into one OCI layout,
   `tar | zstd`, `zstd -d | tar x`, `skopeo copy --all` into a registry).
 
-Prints bundler/floor for export and import, bundler's peak RSS per command (GNU time), its peak disk
+Floor and bundler run back to back, which goes first alternating from round to round, each after a
+``sync``: the registries do not fsync, so whichever ran first would otherwise leave a GB of writeback to
+the next (measured: 10-15% of an import). Prints bundler/floor for export and import, bundler's peak RSS per command (GNU time), its peak disk
 against the bundle's size, and how many times each blob was fetched from the upstream (access log).
 
     python benchmarks/bench_release.py [--components 100] [--layer-size 10M] [--workers 8] [--dir /var/tmp/bench]
@@ -19,6 +21,7 @@ against the bundle's size, and how many times each blob was fetched from the ups
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import statistics
@@ -97,6 +100,7 @@ def _export_round(i: int, base: Path, args: argparse.Namespace, ctx: dict) -> tu
     def floor() -> float:
         shutil.rmtree(floor_file.parent, ignore_errors=True)
         floor_file.parent.mkdir(parents=True)
+        os.sync()
         seconds, ctx["offsets"] = export_floor(ctx["needs"], RegistryPool(AuthStore.load(ctx["pull"]), ctx["ca"]),
                                                floor_file, args.workers)
         return seconds
@@ -106,11 +110,13 @@ def _export_round(i: int, base: Path, args: argparse.Namespace, ctx: dict) -> tu
     bundle = base / "bundler" / "ocp.tar.zst"
     shutil.rmtree(bundle.parent, ignore_errors=True)
     bundle.parent.mkdir(parents=True)
+    os.sync()
     with DiskWatch(bundle.parent) as disk:
         t_exp, rss, printed = timed([*ctx["py"], "export", "-c", str(ctx["cfg"]), "-o", str(bundle), "--authfile",
                                      str(ctx["pull"]), "--ca-file", str(ctx["ca"]), "--workers", str(args.workers),
                                      "--split-size", args.split_size,
                                      "--ignore-release-signature"])  # the synthetic release has no signature store
+    ctx["gets"] = blob_gets(ctx["upstream"])
     f_exp = f_exp or floor()
     size = sum(p.stat().st_size for p in bundle.parent.glob("ocp.tar.zst*"))
     pull = _phase(printed, r"Pulled .* in ([0-9.]+)s")
@@ -126,11 +132,13 @@ def _import_round(i: int, base: Path, args: argparse.Namespace, ctx: dict) -> tu
     tgt_b = RegistryServer(auth="basic", workdir=base / f"target-bundler-{i}").start()
     try:
         def floor() -> float:
+            os.sync()
             return import_floor(ctx["needs"], ctx["offsets"], base / "floor" / "blobs.bin", tgt_f.client(),
                                 args.workers)
 
         f_imp = floor() if i % 2 == 0 else 0.0
         push_b = tgt_b.authfile(base / "push-b.json")
+        os.sync()
         t_imp, rss, _ = timed([*ctx["py"], "import", str(base / "bundler" / "ocp.tar.zst"), "--registry", tgt_b.host,
                                "--authfile", str(push_b), "--ca-file", str(tgt_b.ca_file), "--workers",
                                str(args.workers), "-o", str(base / "out")])
@@ -177,7 +185,7 @@ def main() -> int:
         ctx["upstream"] = upstream
         for i in range(args.rounds):
             exports.append(_export_round(i, base, args, ctx))
-        gets = blob_gets(upstream)
+        gets = ctx["gets"]
         print(f"blob fetches     {sum(gets.values())} GETs for {len(gets)} distinct blobs by the last bundler export "
               f"(max {max(gets.values(), default=0)} per blob; upstream has {up.unique_blobs})")
         imports = [_import_round(i, base, args, ctx) for i in range(args.rounds)]
