@@ -7,7 +7,6 @@ import hashlib
 import io
 import re
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +17,6 @@ __all__ = ["Opener", "PartReader", "checksum_path", "find_parts", "parse_size", 
 
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?$", re.IGNORECASE)
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
-
-HASH_ALONGSIDE = 512 << 10  # reads at least this large are hashed by a helper while the caller uses them
 
 Opener = Callable[[Path], "io.RawIOBase | io.BufferedReader"]
 
@@ -84,23 +81,14 @@ class PartReader(io.RawIOBase):
         self.index = -1
         self._fh: io.RawIOBase | io.BufferedReader | None = None
         self._hash = hashlib.sha256()
-        self._hashing: Future[None] | None = None
-        self._hasher = ThreadPoolExecutor(1, thread_name_prefix="bundle-hash")
         self.bytes_read = 0
         self._next()
-
-    def _hashed(self) -> None:
-        """Wait for the hash of the bytes handed out last (they are hashed while they are used)."""
-        if self._hashing is not None:
-            self._hashing.result()
-            self._hashing = None
 
     @property
     def current(self) -> Path:
         return self.parts[min(max(self.index, 0), len(self.parts) - 1)][0]
 
     def _next(self) -> bool:
-        self._hashed()
         if self._fh is not None:
             self._fh.close()
             path, expected = self.parts[self.index]
@@ -122,14 +110,13 @@ class PartReader(io.RawIOBase):
         return True
 
     def readinto(self, b: Any) -> int:
-        self._hashed()  # before ``b`` (often the same buffer as last time) is filled again
+        """Hashed here, as read: a helper thread hashing behind the reader made ``bundler verify`` of 1 GB
+        take 2.4 s instead of 1.7 (reads are a stored block, 128 KiB: a hand-over each costs more than it
+        saves) and did not help import."""
         while self._fh is not None:
             n = self._fh.readinto(b)
-            if n >= HASH_ALONGSIDE:
-                self._hashing = self._hasher.submit(self._hash.update, memoryview(b)[:n])
-            elif n:
-                self._hash.update(memoryview(b)[:n])  # cheaper here than a hand-over to the helper
             if n:
+                self._hash.update(memoryview(b)[:n])
                 self.bytes_read += n
                 return n
             if not self._next():
@@ -137,9 +124,6 @@ class PartReader(io.RawIOBase):
         return 0
 
     def close(self) -> None:
-        if self._hashing is not None:
-            self._hashing.cancel()
-        self._hasher.shutdown(wait=True)
         if self._fh is not None:
             self._fh.close()
             self._fh = None
