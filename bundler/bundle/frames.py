@@ -125,6 +125,9 @@ class ZstdFrames(io.RawIOBase):
         view = memoryview(b).cast("B")
         got = 0
         while got < len(view) and self._state != "done":
+            if self._state == "block" and self._dobj is None:
+                self._block()  # the next stored block's header
+                continue
             if self._out or self._state != "raw":
                 if got:
                     break  # hand out what the stored blocks gave; the next call takes the frame on
@@ -139,6 +142,4 @@ class ZstdFrames(io.RawIOBase):
             got += n
             if not self._left:
                 self._end_block()
-                if self._state == "block":
-                    self._block()
         return got

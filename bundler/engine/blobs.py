@@ -167,6 +167,9 @@ def _fill(blob: BlobStream, view: memoryview) -> None:
         return
     got = 0
     for chunk in blob.chunks:
+        if got + len(chunk) > len(view):
+            got += len(chunk)
+            break
         view[got:got + len(chunk)] = chunk
         got += len(chunk)
     if got != len(view):
