@@ -248,3 +248,35 @@ def test_buffers_are_reused_within_their_budget() -> None:
     pool.give(waiting[0])
     big = pool.take(5 << 20)
     assert len(big) == 5 << 20 and pool.held == 5 << 20  # the smaller free buffers were let go
+
+
+class HeldUploads(MemoryDestination):
+    """Holds every upload until ``go`` is set: a registry slower than the stream (a test double: a real
+    registry cannot be paused on cue)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.go = threading.Event()
+
+    def put_blob(self, target: str, desc: Descriptor, chunks: Iterator[bytes]) -> None:
+        assert self.go.wait(10)
+        super().put_blob(target, desc, chunks)
+
+
+def test_a_stream_reads_at_most_a_couple_of_blobs_ahead_of_the_workers(
+        world: tuple[MemoryStore, dict[str, Manifest]]) -> None:
+    """Blobs buffered for workers: one per worker and two waiting; the stream reads no further while the
+    registry is slow (memory held, no speed gained), then everything goes through."""
+    store, img = world
+    source = StreamSource(store)
+    dest = HeldUploads()
+    jobs = [_job(m, name) for name, m in img.items()]
+    results: list[object] = []
+    run = threading.Thread(target=lambda: results.append(CopyEngine(source, dest, workers=2).run(jobs)))
+    run.start()
+    run.join(0.5)
+    assert run.is_alive() and len(source.opened) == 2 + 2 + 1  # the fifth waits for a place
+    dest.go.set()
+    run.join(10)
+    assert results and results[0].failed == {}  # type: ignore[attr-defined]
+    assert len(source.opened) == len(store.blobs)

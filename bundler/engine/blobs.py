@@ -110,6 +110,9 @@ class BlobMover:
         failed: dict[str, str] = {}
         seen: set[str] = set()
         buffers = BufferPool(BUFFER_BUDGET)
+        # at most a couple of blobs waiting for a worker: reading further ahead only holds memory (and paid
+        # for fresh pages: 0.2 s of a 1 GB import with 192 MiB of 10 MiB blobs read ahead)
+        ahead = threading.Semaphore(self.workers + 2)
         futures: dict[Future[None], BlobNeed] = {}
 
         def collect(block: bool) -> None:
@@ -128,6 +131,7 @@ class BlobMover:
                 self.place(need, lambda: iter((cast(bytes, data),)), reusable=True)
             finally:
                 buffers.give(data)
+                ahead.release()
 
         with ThreadPoolExecutor(self.workers) as pool:
             try:
@@ -139,11 +143,13 @@ class BlobMover:
                     seen.add(digest)
                     try:
                         if self.workers > 1 and 0 <= need.size <= SMALL_BLOB:
+                            ahead.acquire()
                             data = buffers.take(need.size)
                             try:
                                 _fill(blob, data)  # the stream verifies the digest at its end
                             except BaseException:
                                 buffers.give(data)
+                                ahead.release()
                                 raise
                             futures[pool.submit(push_buffered, need, data)] = need
                         else:
