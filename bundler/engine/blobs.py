@@ -22,7 +22,7 @@ SMALL_BLOB = 96 << 20       # stream-mode blobs up to this size are pushed by wo
 BUFFER_BUDGET = 192 << 20   # at most this many bytes of such blobs in memory at once
 """A larger blob is pushed by the reading thread itself, while the stream waits: with 64 MiB layers and a
 32 MiB limit, import took 1.30-1.62x the floor (one push at a time); with these, 0.95-1.17x, for a peak RSS
-of 250 MiB instead of 155 (``bench_release.py --components 20 --layer-size 64M``)."""
+of 244 MiB instead of 154 (``bench_release.py --components 20 --layer-size 64M``)."""
 
 Opener = Callable[[], Iterator[bytes]]
 
@@ -110,7 +110,7 @@ class BlobMover:
         failed: dict[str, str] = {}
         seen: set[str] = set()
         buffers = BufferPool(BUFFER_BUDGET)
-        # at most a couple of blobs waiting for a worker: reading further ahead only holds memory (and paid
+        # at most two blobs waiting for a worker: reading further ahead only holds memory (and paid
         # for fresh pages: 0.2 s of a 1 GB import with 192 MiB of 10 MiB blobs read ahead)
         ahead = threading.Semaphore(self.workers + 2)
         futures: dict[Future[None], BlobNeed] = {}
