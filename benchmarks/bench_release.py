@@ -93,7 +93,7 @@ def _settle(upstream: RegistryServer) -> None:
     other just read them (the real upstream is across a network; a 5 GB floor run that followed bundler's
     took 15.8 s, one that went first 21.0)."""
     os.sync()
-    for path in (upstream.dir / "storage").rglob("data"):
+    for path in upstream.storage.rglob("data"):
         with open(path, "rb") as fh:
             while fh.read(8 << 20):
                 pass

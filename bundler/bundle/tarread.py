@@ -28,7 +28,7 @@ class TarReader:
     """``next()`` gives each member; ``data()`` its bytes, to be read (or left) before the next ``next()``.
     The stream may end after any member without an end marker (the front of a bundle)."""
 
-    def __init__(self, read: Callable[[int], bytes], readinto: Callable[[Any], int] | None = None) -> None:
+    def __init__(self, read: Callable[[int], bytes], readinto: Callable[[Any], int]) -> None:
         self._read = read
         self._readinto = readinto
         self._left = 0  # bytes of the current member not read yet
@@ -97,14 +97,10 @@ class TarReader:
         return data
 
     def readinto(self, b: Any) -> int:
-        """The current member's next bytes into ``b`` (0 at its end): straight from the stream when it can."""
+        """The current member's next bytes into ``b`` (0 at its end), straight from the stream."""
         view = memoryview(b).cast("B")[: self._left]
         if not view:
             return 0
-        if self._readinto is None:
-            data = self.read(len(view))
-            view[: len(data)] = data
-            return len(data)
         n = self._readinto(view)
         if not n:
             raise tarfile.ReadError("unexpected end of data inside a member")
