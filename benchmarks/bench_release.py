@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # testkit/ lives beside bundler/, outside the wheel
@@ -99,7 +100,7 @@ def _settle(upstream: RegistryServer) -> None:
                 pass
 
 
-def _paired(rounds: list[tuple[float, ...]]) -> str:
+def _paired(rounds: Sequence[tuple[float, ...]]) -> str:
     """The median of each round's bundler/floor: the two ran back to back, so slow minutes of a shared
     machine hit both."""
     ratios = sorted(r[1] / r[0] for r in rounds if r[0])
@@ -193,7 +194,7 @@ def main() -> int:
         print(f"synthetic upstream: {len(up.components)} components, {up.unique_blobs} unique blobs, "
               f"{up.total_bytes / 1e9:.2f} GB, built in {time.monotonic() - t0:.0f}s", flush=True)
         pull = upstream.authfile(base / "pull.json")
-        ctx = {"py": [sys.executable, "-m", "bundler.cli"], "cfg": up.write_config(base / "imageset.yaml"),
+        ctx: dict = {"py": [sys.executable, "-m", "bundler.cli"], "cfg": up.write_config(base / "imageset.yaml"),
                "pull": pull, "ca": upstream.ca_file, "needs": _needs(up, pull, upstream.ca_file)}
         exports = []
         ctx["upstream"] = upstream

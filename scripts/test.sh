@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 export CONTAINERS_CONF="$PWD/compose/containers.conf"
 .venv/bin/ruff check bundler tests testkit benchmarks
-.venv/bin/mypy bundler
+.venv/bin/mypy bundler testkit benchmarks
 # the OCI model, transports, bundle format and engine are typed strictly
 .venv/bin/mypy --strict bundler/oci bundler/transport bundler/bundle bundler/engine
 # no function graded D or worse, no module over 400 lines

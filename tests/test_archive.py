@@ -10,7 +10,6 @@ import io
 import os
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -47,6 +46,16 @@ def _blobs(n: int, size: int, seed: int = 0) -> dict[str, bytes]:
         data = magic + hashlib.sha256(f"{seed}/{i}".encode()).digest() + os.urandom(size - 32 + i)
         out[_digest(data)] = data
     return out
+
+
+def _inside_one_part(parts: list[Path], data: bytes) -> tuple[Path, int]:
+    """Where a piece of a stored blob lies whole in one part (a blob, and any piece of it, may straddle two)."""
+    contents = [(part, part.read_bytes()) for part in parts]
+    for start in range(len(data) - 1024, 0, -4096):
+        for part, raw in contents:
+            if (at := raw.find(data[start:start + 1024])) >= 0:
+                return part, at
+    raise AssertionError("the stored blob is in no part")
 
 
 def _put_all(writer: BundleWriter, blobs: dict[str, bytes], workers: int = 4) -> None:
@@ -120,10 +129,13 @@ def test_parallel_blobs_become_exact_parts_that_stream_back(tmp_path: Path) -> N
     assert out[:3] == ["oci-layout", "index.json", METADATA_FILE] and len(out) == 3 + len(blobs)
 
 
-def _slow(data: bytes, pause: float) -> Iterator[bytes]:
-    for chunk in _chunks(data, 100_000):
-        time.sleep(pause)
-        yield chunk
+def _held(data: bytes, started: threading.Event, release: threading.Event) -> Iterator[bytes]:
+    """A download that gives its first chunk, then stalls until told to go on."""
+    chunks = _chunks(data, 100_000)
+    yield next(chunks)
+    started.set()
+    release.wait(60)
+    yield from chunks
 
 
 def test_downloads_write_in_place_in_parallel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -135,11 +147,14 @@ def test_downloads_write_in_place_in_parallel(tmp_path: Path, monkeypatch: pytes
     blobs = _blobs(6, 1_000_000, seed=1)
     writer = BundleWriter(bundle, 700_000)
     slow_digest, slow_data = next(iter(blobs.items()))
-    slow = threading.Thread(target=writer.put_blob, args=(slow_digest, len(slow_data), _slow(slow_data, 0.05)))
+    started, release = threading.Event(), threading.Event()
+    slow = threading.Thread(target=writer.put_blob, args=(slow_digest, len(slow_data),
+                                                          _held(slow_data, started, release)))
     slow.start()
-    time.sleep(0.1)  # it has its place first
+    assert started.wait(30)  # it has its place first
     _put_all(writer, dict(list(blobs.items())[1:]), workers=3)
     assert slow.is_alive() and writer.disk.hashed < 1_000_000  # the others are written; hashing waits for it
+    release.set()
     slow.join()
     meta = _commit(writer)
     assert meta.other_blobs[0] == slow_digest and sorted(meta.other_blobs) == sorted(blobs)
@@ -297,8 +312,7 @@ def test_blobs_read_straight_into_buffers_across_parts_and_are_checked(tmp_path:
 
     assert fill_all(verify=True) == blobs
     stored = next(d for d, data in blobs.items() if data.startswith(b"\x1f\x8b"))
-    part, at = next((p, p.read_bytes().find(blobs[stored][-5000:])) for p in sorted(tmp_path.glob("b.tar.zst.0*"))
-                    if blobs[stored][-5000:] in p.read_bytes())
+    part, at = _inside_one_part(sorted(tmp_path.glob("b.tar.zst.0*")), blobs[stored])
     _damage(part, at + 100)
     with pytest.raises(BundleError, match=f"blob {stored} read from bundle part .*corrupt"):
         fill_all(verify=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -274,7 +275,10 @@ def test_a_stream_reads_at_most_a_couple_of_blobs_ahead_of_the_workers(
     results: list[object] = []
     run = threading.Thread(target=lambda: results.append(CopyEngine(source, dest, workers=2).run(jobs)))
     run.start()
-    run.join(0.5)
+    deadline = time.monotonic() + 10
+    while len(source.opened) < 2 + 2 + 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    run.join(0.3)  # time enough to read further, if it would
     assert run.is_alive() and len(source.opened) == 2 + 2 + 1  # the fifth waits for a place
     dest.go.set()
     run.join(10)
