@@ -9,7 +9,7 @@ import typer
 
 from . import __version__
 from . import cli_habits as habits
-from .cli_support import EXIT_PARTIAL, VERBOSE, terminal_bars, user_errors
+from .cli_support import EXIT_PARTIAL, VERBOSE, leave, terminal_bars, user_errors
 
 app = typer.Typer(
     rich_markup_mode=None,  # help texts show [--x] and HOST[:PORT] literally
@@ -201,7 +201,10 @@ __all__ = ["app", "main"]
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except SystemExit as done:  # click ends every run with one, the exit code in it
+        leave(done)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,11 @@ with ``-v``), progress bars on a terminal, and printing."""
 
 from __future__ import annotations
 
+import atexit
 import functools
+import os
 import sys
+import threading
 import traceback
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -52,3 +55,21 @@ def _tqdm_bar(name: str, total: int) -> Bar:
 def terminal_bars() -> BarFactory:
     """tqdm bars on stderr when it is a terminal, else none."""
     return _tqdm_bar if sys.stderr.isatty() else no_bars
+
+
+def leave(done: SystemExit) -> None:
+    """Exit with ``done``'s code without freeing the heap object by object: by now every file is written
+    and closed, and Python's own teardown of an export's plan took 0.13-0.17 s of CPU with no system call
+    in it (strace), 3% of a 1 GB export. The atexit handlers still run and the output is flushed. When
+    another thread still runs, or the exit carries a message for Python to print, Python exits as usual."""
+    code = done.code
+    others = [t for t in threading.enumerate() if t is not threading.current_thread() and not t.daemon]
+    if (code is not None and not isinstance(code, int)) or any(t.is_alive() for t in others):
+        raise done
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe or stream: nothing more can reach it
+            pass
+    os._exit(code or 0)
