@@ -10,6 +10,7 @@ it are removed, and the part holding it is truncated and hashed again from disk.
 from __future__ import annotations
 
 import hashlib
+import mmap
 import os
 import threading
 from dataclasses import dataclass
@@ -81,11 +82,18 @@ class DataParts:
                 raise disk_error(exc, "the bundle", self.path(index)) from exc
             offset += sum(len(v) for v in batch)
 
-    def read_into(self, offset: int, buf: memoryview) -> int:
-        """Read the stream at ``offset`` into ``buf``, within one part: how many bytes were read."""
+    def hash_into(self, digest: hashlib._Hash, offset: int, length: int) -> None:
+        """Feed ``length`` bytes of the stream at ``offset`` (within one part) to ``digest`` straight from the
+        page cache: mapped, not read into a buffer (the copy was 0.1-0.35 s of CPU a GB, on two cores the
+        downloads and the registry keep busy)."""
         index, within = self.locate(offset)
+        base = within - within % mmap.ALLOCATIONGRANULARITY
         try:
-            return os.preadv(self.fd(index), [buf], within)
+            with mmap.mmap(self.fd(index), within + length - base, prot=mmap.PROT_READ, offset=base) as mapped, \
+                    memoryview(mapped) as view, view[within - base:] as data:
+                digest.update(data)
+        except ValueError as exc:  # the mapping would reach past the end of the file
+            raise OSError(f"{self.path(index)} is shorter than what was written to it") from exc
         except OSError as exc:
             raise disk_error(exc, "the bundle", self.path(index)) from exc
 
