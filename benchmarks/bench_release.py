@@ -12,8 +12,10 @@ TLS), then times:
 
 Floor and bundler run back to back, which goes first alternating from round to round, each after a
 ``sync`` (the registries do not fsync: whichever ran first would otherwise leave a GB of writeback to the
-next, 10-15% of an import) and, for export, after the upstream's blobs were read once (neither finds them
-cached because the other just read them). Prints bundler/floor for export and import (best round, and the
+next, 10-15% of an import), a pause for freed memory to go back to the host (:mod:`machine`: on this
+virtual machine a GiB written into memory freed a moment earlier is 1.2-1.4 s faster) and, for export,
+after the upstream's blobs were read once (neither finds them cached because the other just read them).
+Prints bundler/floor for export and import (best round, and the
 median of the rounds' own ratios), bundler's peak RSS per command (GNU time), its peak disk against the
 bundle's size, and how many times each blob was fetched from the upstream (access log).
 
@@ -23,7 +25,6 @@ bundle's size, and how many times each blob was fetched from the upstream (acces
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
 import statistics
@@ -37,6 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # testkit/ lives beside bundler/, outside the wheel
 
 from floor import DiskWatch, export_floor, import_floor  # noqa: E402
+from machine import SETTLE_SECONDS, first_touch, settle  # noqa: E402
 
 from bundler.auth import AuthStore  # noqa: E402
 from bundler.bundle.parts import parse_size  # noqa: E402
@@ -88,16 +90,15 @@ def _phase(printed: str, pattern: str) -> float | None:
     return float(m.group(1)) if m else None
 
 
-def _settle(upstream: RegistryServer) -> None:
-    """Before each timed command: no writeback left over from the last one (a registry does not fsync),
-    and the upstream's blobs read once, so that neither command finds them in the page cache because the
-    other just read them (the real upstream is across a network; a 5 GB floor run that followed bundler's
-    took 15.8 s, one that went first 21.0)."""
-    os.sync()
+def _settle(upstream: RegistryServer, seconds: float) -> None:
+    """Before each timed export: the upstream's blobs read once, so that neither command finds them in
+    the page cache because the other just read them (the real upstream is across a network; a 5 GB floor
+    run that followed bundler's took 15.8 s, one that went first 21.0), then :func:`machine.settle`."""
     for path in upstream.storage.rglob("data"):
         with open(path, "rb") as fh:
             while fh.read(8 << 20):
                 pass
+    settle(seconds)
 
 
 def _paired(rounds: Sequence[tuple[float, ...]]) -> str:
@@ -115,7 +116,7 @@ def _export_round(i: int, base: Path, args: argparse.Namespace, ctx: dict) -> tu
     def floor() -> float:
         shutil.rmtree(floor_file.parent, ignore_errors=True)
         floor_file.parent.mkdir(parents=True)
-        _settle(ctx["upstream"])
+        _settle(ctx["upstream"], args.settle)
         seconds, ctx["offsets"] = export_floor(ctx["needs"], RegistryPool(AuthStore.load(ctx["pull"]), ctx["ca"]),
                                                floor_file, args.workers)
         return seconds
@@ -125,7 +126,7 @@ def _export_round(i: int, base: Path, args: argparse.Namespace, ctx: dict) -> tu
     bundle = base / "bundler" / "ocp.tar.zst"
     shutil.rmtree(bundle.parent, ignore_errors=True)
     bundle.parent.mkdir(parents=True)
-    _settle(ctx["upstream"])
+    _settle(ctx["upstream"], args.settle)
     with DiskWatch(bundle.parent) as disk:
         t_exp, rss, printed = timed([*ctx["py"], "export", "-c", str(ctx["cfg"]), "-o", str(bundle), "--authfile",
                                      str(ctx["pull"]), "--ca-file", str(ctx["ca"]), "--workers", str(args.workers),
@@ -134,10 +135,11 @@ def _export_round(i: int, base: Path, args: argparse.Namespace, ctx: dict) -> tu
     ctx["gets"] = blob_gets(ctx["upstream"])
     f_exp = f_exp or floor()
     size = sum(p.stat().st_size for p in bundle.parent.glob("ocp.tar.zst*"))
-    pull = _phase(printed, r"Pulled .* in ([0-9.]+)s")
+    pull = _phase(printed, r"Pulled .* in ([0-9.]+)s") or 0.0
+    planning = _phase(printed, r"planning took ([0-9.]+)s") or 0.0
     print(f"round {i}: export floor {f_exp:6.1f}s  bundler {t_exp:6.1f}s ({_ratio(t_exp, f_exp)}; its pull alone "
-          f"{pull}s: {_ratio(pull or 0, f_exp)})  peak RSS {rss} MiB  bundle {size / 1e9:.2f} GB  "
-          f"peak disk {disk.peak / 1e9:.2f} GB", flush=True)
+          f"{pull}s: {_ratio(pull, f_exp)}; planning {planning}s, the rest {t_exp - pull - planning:.1f}s)  "
+          f"peak RSS {rss} MiB  bundle {size / 1e9:.2f} GB  peak disk {disk.peak / 1e9:.2f} GB", flush=True)
     return f_exp, t_exp, rss, disk.peak, size
 
 
@@ -147,13 +149,13 @@ def _import_round(i: int, base: Path, args: argparse.Namespace, ctx: dict) -> tu
     tgt_b = RegistryServer(auth="basic", workdir=base / f"target-bundler-{i}").start()
     try:
         def floor() -> float:
-            os.sync()
+            settle(args.settle)
             return import_floor(ctx["needs"], ctx["offsets"], base / "floor" / "blobs.bin", tgt_f.client(),
                                 args.workers)
 
         f_imp = floor() if i % 2 == 0 else 0.0
         push_b = tgt_b.authfile(base / "push-b.json")
-        os.sync()
+        settle(args.settle)
         t_imp, rss, _ = timed([*ctx["py"], "import", str(base / "bundler" / "ocp.tar.zst"), "--registry", tgt_b.host,
                                "--authfile", str(push_b), "--ca-file", str(tgt_b.ca_file), "--workers",
                                str(args.workers), "-o", str(base / "out")])
@@ -178,11 +180,16 @@ def main() -> int:
                     "ever adds time), and the median of the rounds' own ratios")
     ap.add_argument("--dir", default=None, help="work directory (default: a temp dir under /var/tmp)")
     ap.add_argument("--workaround", action="store_true", help="also time the skopeo workaround")
+    ap.add_argument("--settle", type=float, default=SETTLE_SECONDS, help="seconds to wait before each timed "
+                    "command, after sync, for freed memory to go back to the host (see machine.py)")
     args = ap.parse_args()
     # byte-compile bundler as `pip install` does: with PYTHONDONTWRITEBYTECODE set (as on this machine), an
     # editable checkout would otherwise compile every module from source in each timed command (0.3 s)
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(__file__).resolve().parents[1] / "bundler")],
                    check=True, stdout=subprocess.DEVNULL)
+    cold, warm = first_touch()
+    print(f"memory: writing a GiB into pages the host took back {cold:.2f}s, into pages freed a moment earlier "
+          f"{warm:.2f}s (each timed command starts after sync and a {args.settle:g} s pause)", flush=True)
     base = Path(args.dir or tempfile.mkdtemp(prefix="bundler-bench-", dir="/var/tmp"))
     base.mkdir(parents=True, exist_ok=True)
     upstream = RegistryServer(auth="token", workdir=base / "upstream", extra_config=ACCESS_LOG).start()
