@@ -12,8 +12,8 @@ TLS), then times:
 
 Floor and bundler run back to back, which goes first alternating from round to round, each after a
 ``sync`` (the registries do not fsync: whichever ran first would otherwise leave a GB of writeback to the
-next, 10-15% of an import), a pause for freed memory to go back to the host (:mod:`machine`: on this
-virtual machine a GiB written into memory freed a moment earlier is 1.2-1.4 s faster) and, for export,
+next, 10-15% of an import), with as much memory as it writes touched just before (:mod:`machine`: on this
+virtual machine a GiB written into memory the host took back costs 1.2-1.4 s more) and, for export,
 after the upstream's blobs were read once (neither finds them cached because the other just read them).
 Prints bundler/floor for export and import (best round, and the
 median of the rounds' own ratios), bundler's peak RSS per command (GNU time), its peak disk against the
@@ -38,7 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # testkit/ lives beside bundler/, outside the wheel
 
 from floor import DiskWatch, export_floor, import_floor  # noqa: E402
-from machine import SETTLE_SECONDS, first_touch, settle  # noqa: E402
+from machine import first_touch, settle  # noqa: E402
 
 from bundler.auth import AuthStore  # noqa: E402
 from bundler.bundle.parts import parse_size  # noqa: E402
@@ -90,7 +90,7 @@ def _phase(printed: str, pattern: str) -> float | None:
     return float(m.group(1)) if m else None
 
 
-def _settle(upstream: RegistryServer, seconds: float) -> None:
+def _settle(upstream: RegistryServer, write_bytes: int) -> None:
     """Before each timed export: the upstream's blobs read once, so that neither command finds them in
     the page cache because the other just read them (the real upstream is across a network; a 5 GB floor
     run that followed bundler's took 15.8 s, one that went first 21.0), then :func:`machine.settle`."""
@@ -98,7 +98,7 @@ def _settle(upstream: RegistryServer, seconds: float) -> None:
         with open(path, "rb") as fh:
             while fh.read(8 << 20):
                 pass
-    settle(seconds)
+    settle(write_bytes)
 
 
 def _paired(rounds: Sequence[tuple[float, ...]]) -> str:
@@ -116,7 +116,7 @@ def _export_round(i: int, base: Path, args: argparse.Namespace, ctx: dict) -> tu
     def floor() -> float:
         shutil.rmtree(floor_file.parent, ignore_errors=True)
         floor_file.parent.mkdir(parents=True)
-        _settle(ctx["upstream"], args.settle)
+        _settle(ctx["upstream"], ctx["warm"])
         seconds, ctx["offsets"] = export_floor(ctx["needs"], RegistryPool(AuthStore.load(ctx["pull"]), ctx["ca"]),
                                                floor_file, args.workers)
         return seconds
@@ -126,7 +126,7 @@ def _export_round(i: int, base: Path, args: argparse.Namespace, ctx: dict) -> tu
     bundle = base / "bundler" / "ocp.tar.zst"
     shutil.rmtree(bundle.parent, ignore_errors=True)
     bundle.parent.mkdir(parents=True)
-    _settle(ctx["upstream"], args.settle)
+    _settle(ctx["upstream"], ctx["warm"])
     with DiskWatch(bundle.parent) as disk:
         t_exp, rss, printed = timed([*ctx["py"], "export", "-c", str(ctx["cfg"]), "-o", str(bundle), "--authfile",
                                      str(ctx["pull"]), "--ca-file", str(ctx["ca"]), "--workers", str(args.workers),
@@ -149,13 +149,13 @@ def _import_round(i: int, base: Path, args: argparse.Namespace, ctx: dict) -> tu
     tgt_b = RegistryServer(auth="basic", workdir=base / f"target-bundler-{i}").start()
     try:
         def floor() -> float:
-            settle(args.settle)
+            settle(ctx["warm"])
             return import_floor(ctx["needs"], ctx["offsets"], base / "floor" / "blobs.bin", tgt_f.client(),
                                 args.workers)
 
         f_imp = floor() if i % 2 == 0 else 0.0
         push_b = tgt_b.authfile(base / "push-b.json")
-        settle(args.settle)
+        settle(ctx["warm"])
         t_imp, rss, _ = timed([*ctx["py"], "import", str(base / "bundler" / "ocp.tar.zst"), "--registry", tgt_b.host,
                                "--authfile", str(push_b), "--ca-file", str(tgt_b.ca_file), "--workers",
                                str(args.workers), "-o", str(base / "out")])
@@ -180,8 +180,6 @@ def main() -> int:
                     "ever adds time), and the median of the rounds' own ratios")
     ap.add_argument("--dir", default=None, help="work directory (default: a temp dir under /var/tmp)")
     ap.add_argument("--workaround", action="store_true", help="also time the skopeo workaround")
-    ap.add_argument("--settle", type=float, default=SETTLE_SECONDS, help="seconds to wait before each timed "
-                    "command, after sync, for freed memory to go back to the host (see machine.py)")
     args = ap.parse_args()
     # byte-compile bundler as `pip install` does: with PYTHONDONTWRITEBYTECODE set (as on this machine), an
     # editable checkout would otherwise compile every module from source in each timed command (0.3 s)
@@ -189,7 +187,8 @@ def main() -> int:
                    check=True, stdout=subprocess.DEVNULL)
     cold, warm = first_touch()
     print(f"memory: writing a GiB into pages the host took back {cold:.2f}s, into pages freed a moment earlier "
-          f"{warm:.2f}s (each timed command starts after sync and a {args.settle:g} s pause)", flush=True)
+          f"{warm:.2f}s (each timed command starts after sync, with memory for what it writes touched just "
+          "before: machine.py)", flush=True)
     base = Path(args.dir or tempfile.mkdtemp(prefix="bundler-bench-", dir="/var/tmp"))
     base.mkdir(parents=True, exist_ok=True)
     upstream = RegistryServer(auth="token", workdir=base / "upstream", extra_config=ACCESS_LOG).start()
@@ -205,6 +204,7 @@ def main() -> int:
                "pull": pull, "ca": upstream.ca_file, "needs": _needs(up, pull, upstream.ca_file)}
         exports = []
         ctx["upstream"] = upstream
+        ctx["warm"] = int(up.total_bytes * 1.25) + (512 << 20)  # the bundle or the uploads, and the process
         for i in range(args.rounds):
             exports.append(_export_round(i, base, args, ctx))
         gets = ctx["gets"]

@@ -2,12 +2,14 @@
 same start.
 
 The CI machine is a virtual machine whose balloon device reports free memory to its host (virtio-balloon
-free page reporting): a page freed here goes back to the host within a second or two, and the next write
-into it waits for the host to give it back. Writing a GiB into such pages (the page cache of a bundle, or
-of a registry's uploads) costs about 1.2-1.4 s more than writing it into pages freed a moment earlier
-(:func:`first_touch`). Which command finds pages still mapped was luck: the same export took from 3.3 to
-6.7 s depending on what had just been deleted. :func:`settle` gives every timed command the same start:
-nothing left to write back, and no recently freed memory to profit from.
+free page reporting, about 100 MiB/s): a page freed here goes back to the host within seconds, and the next
+write into it waits for the host to give it back. Writing a GiB into such pages (the page cache of a bundle,
+or of a registry's uploads) costs 1.2-1.4 s more than writing it into pages freed a moment earlier
+(:func:`first_touch`). Which command found pages still mapped was luck: the same export took from 3.3 to
+6.7 s depending on what had been deleted just before, and an import that followed the floor's found the
+pages the floor had just used. :func:`settle` gives every timed command the same start: nothing left to
+write back, and as much memory as it will write into touched just before, as on a machine without a
+balloon.
 """
 
 from __future__ import annotations
@@ -16,16 +18,24 @@ import mmap
 import os
 import time
 
-SETTLE_SECONDS = 5.0
-"""Freed pages were back with the host (as slow to write as never-used ones) 2 s after being freed."""
 
-
-def settle(seconds: float = SETTLE_SECONDS) -> None:
+def settle(write_bytes: int) -> None:
     """Before a timed command: the page cache written back (a registry does not fsync, so the next
-    command would otherwise pay for the last one's writeback), then a pause for freed memory to go back
-    to the host."""
+    command would otherwise pay for the last one's writeback), then ``write_bytes`` of memory touched and
+    freed, so the command writes into pages the host has not taken back (as much as free memory allows,
+    leaving 1 GiB: the page cache of the upstream's blobs stays)."""
     os.sync()
-    time.sleep(seconds)
+    size = min(write_bytes, _free_memory() - (1 << 30))
+    if size > 0:
+        _populate(size)
+
+
+def _free_memory() -> int:
+    with open("/proc/meminfo") as fh:
+        for line in fh:
+            if line.startswith("MemFree:"):
+                return int(line.split()[1]) * 1024
+    return 0
 
 
 def _populate(size: int) -> float:
@@ -36,9 +46,9 @@ def _populate(size: int) -> float:
 
 
 def first_touch(size: int = 512 << 20) -> tuple[float, float]:
-    """Seconds a GiB to write into memory the host took back (after a settle) and into memory freed a
-    moment earlier: the difference is what a command pays, per GiB it writes, when it is the unlucky one."""
-    settle()
+    """Seconds a GiB to write into memory the host took back and into memory freed a moment earlier: the
+    difference is what a command pays, per GiB it writes, when it is the unlucky one. (Free memory is
+    mostly the host's already: this machine has had it free for hours.)"""
     cold = _populate(size)
     warm = _populate(size)
     return cold * (1 << 30) / size, warm * (1 << 30) / size
