@@ -3,13 +3,12 @@ same start.
 
 The CI machine is a virtual machine whose balloon device reports free memory to its host (virtio-balloon
 free page reporting, about 100 MiB/s): a page freed here goes back to the host within seconds, and the next
-write into it waits for the host to give it back. Writing a GiB into such pages (the page cache of a bundle,
-or of a registry's uploads) costs 1.2-1.4 s more than writing it into pages freed a moment earlier
-(:func:`first_touch`). Which command found pages still mapped was luck: the same export took from 3.3 to
-6.7 s depending on what had been deleted just before, and an import that followed the floor's found the
-pages the floor had just used. :func:`settle` gives every timed command the same start: nothing left to
-write back, and as much memory as it will write into touched just before, as on a machine without a
-balloon.
+write into it waits for the host to give it back. Writing a GiB into such pages (the page cache of a
+bundle, or of a registry's uploads) costs 1.2-1.4 s more than writing it into pages freed a moment earlier
+(:func:`first_touch`). Which command found pages still mapped was luck: the same copy took from 3.3 to 6.7
+s within minutes, and the import that ran second in a round found fewer of them than the first.
+:func:`settle` gives every timed command the same start: nothing left to write back, and as much memory as
+it will write into touched just before, as on a machine without a balloon.
 """
 
 from __future__ import annotations
