@@ -10,14 +10,14 @@ TLS), then times:
 * with ``--workaround``, also the seed's skopeo workaround (`skopeo copy --all` into one OCI layout,
   `tar | zstd`, `zstd -d | tar x`, `skopeo copy --all` into a registry).
 
-Floor and bundler run back to back, which goes first alternating from round to round, each after a
-``sync`` (the registries do not fsync: whichever ran first would otherwise leave a GB of writeback to the
-next, 10-15% of an import), with as much memory as it writes touched just before (:mod:`machine`: on this
-virtual machine a GiB written into memory the host took back costs 1.2-1.4 s more) and, for export,
-after the upstream's blobs were read once (neither finds them cached because the other just read them).
-Prints bundler/floor for export and import (best round, and the
-median of the rounds' own ratios), bundler's peak RSS per command (GNU time), its peak disk against the
-bundle's size, and how many times each blob was fetched from the upstream (access log).
+Floor and bundler run back to back, which goes first alternating from round to round, each after a ``sync``
+(the registries do not fsync: whichever ran first would otherwise leave a GB of writeback to the next,
+10-15% of an import), with as much memory as it writes touched just before (:mod:`machine`: on this virtual
+machine a GiB written into memory the host took back costs 1.2-1.4 s more) and, for export, after the
+upstream's blobs were read once (neither finds them cached because the other just read them). Prints
+bundler/floor for export and import (best round, and the median of the rounds' own ratios), bundler's peak
+RSS per command (GNU time), its peak disk against the bundle's size, and how many times each blob was
+fetched from the upstream (access log).
 
     python benchmarks/bench_release.py [--components 100] [--layer-size 10M] [--workers 8] [--dir /var/tmp/bench]
 """

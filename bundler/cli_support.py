@@ -63,13 +63,22 @@ def leave(done: SystemExit) -> None:
     in it (strace), 3% of a 1 GB export. The atexit handlers still run and the output is flushed. When
     another thread still runs, or the exit carries a message for Python to print, Python exits as usual."""
     code = done.code
-    others = [t for t in threading.enumerate() if t is not threading.current_thread() and not t.daemon]
-    if (code is not None and not isinstance(code, int)) or any(t.is_alive() for t in others):
+    if (code is not None and not isinstance(code, int)) or _others_running():
         raise done
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # a closed pipe or stream: nothing more can reach it
-            pass
+        _flush(stream)
     os._exit(code or 0)
+
+
+def _others_running() -> bool:
+    """Another thread that is not a daemon still runs (Python's exit would wait for it)."""
+    me = threading.current_thread()
+    return any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not me)
+
+
+def _flush(stream: Any) -> None:
+    try:
+        stream.flush()
+    except (OSError, ValueError):  # a closed pipe or stream: nothing more can reach it
+        pass

@@ -42,3 +42,26 @@ def test_hash_into_names_a_part_shorter_than_was_written(tmp_path: Path) -> None
             parts.hash_into(hashlib.sha256(), 20_000, 10_000)
     finally:
         parts.close()
+
+
+def test_a_filesystem_that_cannot_map_is_read_instead(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Some FUSE mounts refuse ``mmap`` (ENODEV). None is mounted here, so ``mmap.mmap`` is made to refuse
+    (a fake, the only one in this file); the bytes, the files and the errors are real."""
+    import errno
+    import mmap
+
+    def refuse(*args: object, **kwargs: object) -> mmap.mmap:
+        raise OSError(errno.ENODEV, "No such device")
+
+    data = os.urandom(50_000)
+    parts = _written(tmp_path, 20_000, data)
+    monkeypatch.setattr("bundler.bundle.dataparts.mmap.mmap", refuse)
+    try:
+        digest = hashlib.sha256()
+        parts.hash_into(digest, 20_001, 19_999)
+        assert digest.hexdigest() == hashlib.sha256(data[20_001:40_000]).hexdigest()
+        os.truncate(tmp_path / "b.tar.zst.002", 5_000)
+        with pytest.raises(OSError, match=r"b\.tar\.zst\.002 is shorter than what was written"):
+            parts.hash_into(hashlib.sha256(), 40_000, 10_000)
+    finally:
+        parts.close()
