@@ -92,12 +92,15 @@ class DataParts:
         try:
             mapped = mmap.mmap(fd, within + length - base, prot=mmap.PROT_READ, offset=base)
         except ValueError as exc:  # the mapping would reach past the end of the file
-            raise OSError(f"{self.path(index)} is shorter than what was written to it") from exc
+            raise self._shorter(index) from exc
         except OSError:  # a filesystem that cannot map files (some FUSE mounts): read the bytes instead
             self._read_and_hash(digest, index, within, length)
             return
         with mapped, memoryview(mapped) as view, view[within - base:] as data:
             digest.update(data)
+
+    def _shorter(self, index: int) -> OSError:
+        return OSError(f"{self.path(index)} is shorter than what was written to it")
 
     def _read_and_hash(self, digest: hashlib._Hash, index: int, within: int, length: int) -> None:
         buf = memoryview(bytearray(length))
@@ -108,7 +111,7 @@ class DataParts:
             except OSError as exc:
                 raise disk_error(exc, "the bundle", self.path(index)) from exc
             if n <= 0:
-                raise OSError(f"{self.path(index)} is shorter than what was written to it")
+                raise self._shorter(index)
             got += n
         digest.update(buf)
 
