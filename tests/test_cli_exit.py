@@ -16,10 +16,21 @@ from pathlib import Path
 marks = Path(sys.argv[1])
 atexit.register(lambda: (marks / "atexit").write_text("ran"))
 if sys.argv[2] == "thread":
+    # The thread must still run when main() decides how to exit, however slow the import: it waits until
+    # that decision has been taken, then finishes.
+    import bundler.cli_support as support
+    decided = threading.Event()
     def late():
-        time.sleep(0.3)
+        decided.wait(60)
+        time.sleep(0.2)
         (marks / "thread").write_text("finished")
     threading.Thread(target=late).start()
+    check = support._others_running
+    def checked():
+        running = check()
+        decided.set()
+        return running
+    support._others_running = checked
 class Teardown:
     def __del__(self):
         (marks / "teardown").write_text("freed")
