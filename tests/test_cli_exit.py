@@ -76,3 +76,13 @@ def test_a_running_thread_is_waited_for(tmp_path: Path) -> None:
     assert (tmp_path / "thread").read_text() == "finished"
     assert (tmp_path / "atexit").read_text() == "ran"
     assert (tmp_path / "teardown").read_text() == "freed"  # Python's own exit
+
+
+def test_a_profiler_gets_its_figures(tmp_path: Path) -> None:
+    """``python -m cProfile -o F`` writes F after ``main`` returns: with a profiler attached, Python exits as usual."""
+    out = tmp_path / "bundler.prof"
+    proc = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(out), "-m", "bundler.cli", "--version"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("bundler ")
+    assert out.stat().st_size > 0
