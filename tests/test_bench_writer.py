@@ -1,0 +1,22 @@
+"""``benchmarks/bench_writer.py`` still runs against the current writer (a tiny size: its figures are not
+checked here, only that every way ran and printed them)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_bench_writer_prints_every_way(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_writer.py"), "--blobs", "6",
+                           "--blob-size", "1M", "--chunk", "256K", "--split", "2M", "--rounds", "1",
+                           "--dir", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    for way in ("raw", "raw \\+ sha256", "bundler"):
+        assert re.search(rf"^median   {way} +wall +\d+\.\d+s  user +\d+\.\d+s  sys +\d+\.\d+s$", proc.stdout, re.M), \
+            proc.stdout
+    assert list(tmp_path.iterdir()) == []  # its scratch directory is gone
