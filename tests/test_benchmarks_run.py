@@ -1,5 +1,5 @@
-"""``benchmarks/bench_writer.py`` still runs against the current writer (a tiny size: its figures are not
-checked here, only that every way ran and printed them)."""
+"""The benchmark scripts that need no synthetic release still run against the current code (tiny sizes:
+their figures are not checked here, only that every way ran and printed them)."""
 
 from __future__ import annotations
 
@@ -20,3 +20,11 @@ def test_bench_writer_prints_every_way(tmp_path: Path) -> None:
         assert re.search(rf"^median   {way} +wall +\d+\.\d+s  user +\d+\.\d+s  sys +\d+\.\d+s$", proc.stdout, re.M), \
             proc.stdout
     assert list(tmp_path.iterdir()) == []  # its scratch directory is gone
+
+
+def test_bench_manifests_prints_its_figures() -> None:
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_manifests.py"), "--count", "4"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert re.fullmatch(r"basic auth, 4 manifests: a PUT \d+\.\d ms one at a time, \d+\.\d ms each 8 at once "
+                        r"\(\d+\.\d\d s for all\); a HEAD \d+\.\d ms\n", proc.stdout), proc.stdout
