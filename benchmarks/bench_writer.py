@@ -55,7 +55,7 @@ def make_blobs(count: int, size: int, chunk: int) -> list[tuple[str, list[bytes]
 
 def raw(blobs: list[tuple[str, list[bytes]]], size: int, out: Path, hash_after: bool) -> None:
     fd = os.open(out / "raw", os.O_RDWR | os.O_CREAT, 0o644)
-    one_at_a_time = threading.Lock()  # as the export floor writes (floor.py); 8 writers at once spun on the inode lock
+    one_at_a_time = threading.Lock()  # one writer at a time, as the export floor writes its file (floor.py)
     try:
         def put(index: int) -> None:
             at = index * size
@@ -119,8 +119,8 @@ def main() -> None:
     runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name, _ in ways}
     with tempfile.TemporaryDirectory(dir=args.dir, prefix="bench-writer-") as tmp:
         for r in range(args.rounds):
-            # which way goes first turns from round to round: the first run after the last one's files
-            # were deleted paid 0.5-1 s more system time, whichever it was
+            # which way goes first turns from round to round, so none always follows the same other one
+            # (whose files were just deleted)
             for name, run in ways[r % len(ways):] + ways[:r % len(ways)]:
                 runs[name].append(timed(name, run, Path(tmp), args.blobs * size * 5 // 4))
                 print(f"round {r}: " + _line(name, *runs[name][-1]), flush=True)
