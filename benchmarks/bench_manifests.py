@@ -13,7 +13,6 @@ repository's pull scope). Prints milliseconds a request.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -25,28 +24,26 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # testkit/ lives beside bundler/, outside the wheel
 
-from bundler.oci import Manifest  # noqa: E402
+from bundler.oci import Manifest, mediatypes  # noqa: E402
 from bundler.registry import RegistryClient  # noqa: E402
 from testkit.registry import RegistryServer  # noqa: E402
+from testkit.synthetic import push_blob  # noqa: E402
 
 WORKERS = 8
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
 
 def _blob(client: RegistryClient, repo: str, data: bytes, media_type: str) -> dict[str, object]:
-    digest = "sha256:" + hashlib.sha256(data).hexdigest()
-    client.push_blob(repo, digest, len(data), lambda: data)
-    return {"mediaType": media_type, "digest": digest, "size": len(data)}
+    return {"mediaType": media_type, "digest": push_blob(client, repo, data), "size": len(data)}
 
 
 def image(client: RegistryClient, index: int) -> tuple[str, Manifest]:
     """An image's repository and manifest, its config and layer already pushed there."""
     repo = f"bench/image{index}"
     config = _blob(client, repo, json.dumps({"architecture": "amd64", "os": "linux", "n": index}).encode(),
-                   "application/vnd.oci.image.config.v1+json")
-    layer = _blob(client, repo, os.urandom(1024), "application/vnd.oci.image.layer.v1.tar+gzip")
-    doc = {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": config, "layers": [layer]}
-    return repo, Manifest.from_bytes(json.dumps(doc).encode(), OCI_MANIFEST)
+                   mediatypes.OCI_CONFIG)
+    layer = _blob(client, repo, os.urandom(1024), mediatypes.OCI_LAYER)
+    doc = {"schemaVersion": 2, "mediaType": mediatypes.OCI_MANIFEST, "config": config, "layers": [layer]}
+    return repo, Manifest.from_bytes(json.dumps(doc).encode(), mediatypes.OCI_MANIFEST)
 
 
 def per_request(items: Sequence[tuple[str, Manifest]], workers: int, call: Callable[[str, Manifest], object]) -> float:
