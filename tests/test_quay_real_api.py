@@ -21,15 +21,24 @@ from typing import Any
 import pytest
 import requests
 
+from bundler import config as bconfig
+from bundler.auth import AuthStore, Credentials
+from bundler.content import additional, sigstore
 from bundler.errors import BundlerError
+from bundler.plan import Plan, PlanContext
 from bundler.quay import configure_quay
 from bundler.quay.api import QuayAPIError, QuayClient, Robot
 from bundler.quay.health import probe
 from bundler.quay.images import write_image_layout
 from bundler.quay.stack import load_state
+from bundler.registry import RegistryPool
+from bundler.registry.client import RegistryClient
+from bundler.transport.registry import RegistrySource
 from testkit.certs import CA
 from testkit.quay_fixtures import QuayRun
 from testkit.registry import free_port
+from testkit.releases import cosign_sign
+from testkit.synthetic import push_image
 
 
 class RecordingClient(QuayClient):
@@ -252,3 +261,38 @@ def test_single_org_robot_pushes_new_repositories_and_the_reader_pulls_them(real
     res = subprocess.run(["skopeo", "inspect", "--raw", "--authfile", str(authfile("reader.json", *reg.reader)),
                           "--cert-dir", str(certs), dest], capture_output=True, text=True, check=False)
     assert res.returncode == 0 and json.loads(res.stdout)["layers"], res.stderr
+
+
+def test_tag_lists_are_read_page_by_page(real_quay: QuayRun, tmp_path: Path) -> None:
+    """Quay serves a tag list 100 tags a page and links the next page: every tag is read (what ``inventory``,
+    ``list releases`` and a chart's versions rely on). The sigstore lookups read a list only within their
+    budget of pages (a page per four images): past it they ask image by image, and still find the signature."""
+    data, org = _copy_data(real_quay, tmp_path), _org()
+    ca = real_quay.data_dir / "ca-bundle.pem"
+    reg = configure_quay(_client(real_quay, signed_in=False), data, real_quay.host, "quayadmin", [org], ca)
+    client = RegistryClient(real_quay.host, ca_file=ca, credentials=Credentials(reg.username, reg.password))
+    repo = f"{org}/paged"
+    first = push_image(client, repo, "t000", {"a": b"a"})
+    second = push_image(client, repo, None, {"b": b"b"})
+    images = [f"{real_quay.host}/{repo}@{m.digest}" for m in (first, second)]
+    sig = cosign_sign(client, images[0])
+    for i in range(1, 104):
+        client.put_manifest(repo, f"t{i:03d}", first)
+    tags = client.list_tags(repo)
+    assert sorted(tags) == sorted([f"t{i:03d}" for i in range(104)] + [sigstore.cosign_tag(first.digest)])
+    assert client.tag_pages(repo, max_pages=1) is None                         # 105 tags: two pages
+    assert sorted(client.tag_pages(repo, max_pages=2) or []) == sorted(tags)
+
+    auth = tmp_path / "robot.json"
+    auth.write_text(json.dumps({"auths": {real_quay.host: {
+        "auth": base64.b64encode(f"{reg.username}:{reg.password}".encode()).decode()}}}))
+    isc = tmp_path / "isc.yaml"
+    isc.write_text(json.dumps({"apiVersion": "mirror.openshift.io/v2alpha1", "kind": "ImageSetConfiguration",
+                               "mirror": {"additionalImages": [{"name": i} for i in images]}}))
+    ctx = PlanContext(config=bconfig.load(isc), source=RegistrySource(RegistryPool(AuthStore.load(auth), ca)),
+                      plan=Plan(), workers=4)
+    additional.plan(ctx)
+    sigstore.plan(ctx)
+    assert [(i.kind, i.digest) for i in ctx.plan.images if i.kind == sigstore.KIND_NAME] == [
+        (sigstore.KIND_NAME, sig.digest)]
+    assert not ctx.plan.failed and not ctx.plan.warnings

@@ -198,3 +198,16 @@ def test_manifest_by_digest_only_is_untagged(upstream_client: RegistryClient, up
     assert tags == []  # components are pushed by digest only
     digest = upstream.components["installer"].split("@")[1]
     assert upstream_client.get_manifest(COMPONENT_REPO, digest).digest == digest
+
+
+# -- tag lists, page by page ---------------------------------------------------------------------
+
+def test_tag_list_of_a_repository_without_tags_is_empty(basic_registry: tuple[RegistryServer, str]) -> None:
+    """Docker Distribution answers 404 NAME_UNKNOWN for a repository with no tag, or none at all: no tags.
+    (Distribution 2.8 lists every tag in one answer; paging is tested against Quay: test_quay_real_api.py.)"""
+    server, prefix = basic_registry
+    client = server.client()
+    m = push_image(client, f"{prefix}/untagged", None, {"a": b"b"})
+    assert client.get_manifest(f"{prefix}/untagged", m.digest).digest == m.digest
+    assert client.tag_pages(f"{prefix}/untagged") == []
+    assert client.tag_pages(f"{prefix}/never-pushed") == []

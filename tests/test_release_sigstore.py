@@ -71,6 +71,14 @@ def test_one_404_means_the_host_has_no_api(api_stub: str) -> None:
     assert referrers(RegistryClient(api_stub, plain_http=True), "a/b", DIGEST) == [REFERRER]  # per client
 
 
+def test_a_404_that_does_not_name_an_unknown_repository_leaves_its_tags_unknown(api_stub: str) -> None:
+    """A server that answers a tag list with a bare 404 may not list tags at all: the sigstore lookups must
+    then ask image by image (None), not take it as a repository without a signature tag."""
+    client = RegistryClient(api_stub, plain_http=True)
+    assert client.tag_pages("a/b") is None
+    assert client.list_tags("a/b") == []
+
+
 def test_registry_without_the_api_says_so(plain_registry: RegistryServer) -> None:
     client = RegistryClient(plain_registry.host, plain_http=True)
     m = push_image(client, "sig/subject", "v1", {"x": b"1"})

@@ -185,13 +185,49 @@ class RegistryClient(RegistrySession):
         return True
 
     def list_tags(self, repo: str) -> list[str]:
-        resp = self.request("GET", f"/v2/{repo}/tags/list", repo)
-        if resp.status_code == 404:
-            return []
-        if resp.status_code != 200:
-            raise RegistryError(f"listing tags of {self.registry}/{repo} failed: HTTP {resp.status_code}")
-        return list(resp.json().get("tags") or [])
+        """Every tag of ``repo``, page after page; [] when the registry does not know the repository."""
+        tags = self.tag_pages(repo)
+        return tags if tags is not None else []
 
+    def tag_pages(self, repo: str, max_pages: int | None = None) -> list[str] | None:
+        """The tags of ``repo``, following the distribution-spec's ``Link: <...>; rel="next"`` from page to
+        page (Quay serves at most 100 a page); None when more than ``max_pages`` pages would be needed, or
+        when the registry answers 404 without saying the repository is unknown (it may not list tags at all).
+        Docker Distribution answers 404 NAME_UNKNOWN for a repository with no tag: [] then. Each next page is
+        asked of this host, by its path and query only (as containers/image does): credentials never follow
+        a link elsewhere."""
+        path: str | None = f"/v2/{repo}/tags/list"
+        tags: list[str] = []
+        seen: set[str] = set()
+        while path is not None:
+            if path in seen:
+                raise RegistryError(f"listing tags of {self.registry}/{repo}: the registry links page {path} twice")
+            if max_pages is not None and len(seen) >= max_pages:
+                return None
+            seen.add(path)
+            resp = self.request("GET", path, repo)
+            if resp.status_code == 404 and len(seen) == 1:
+                unknown = "NAME_UNKNOWN" in _error_text(resp)
+                resp.close()
+                return [] if unknown else None
+            if resp.status_code != 200:
+                raise RegistryError(f"listing tags of {self.registry}/{repo} failed: HTTP {resp.status_code} "
+                                    f"{_error_text(resp)}")
+            try:
+                tags += [str(t) for t in resp.json().get("tags") or []]
+            except (ValueError, AttributeError):
+                raise RegistryError(f"listing tags of {self.registry}/{repo}: the answer is not a tag list") from None
+            path = _next_page(resp)
+        return tags
+
+
+def _next_page(resp: requests.Response) -> str | None:
+    """The path and query of a ``Link: <...>; rel="next"`` header (relative or absolute), or None."""
+    link = resp.links.get("next", {}).get("url")
+    if not link:
+        return None
+    target = urlparse(urljoin(resp.url, link))
+    return target.path + (f"?{target.query}" if target.query else "")
 
 
 class _Sized:
