@@ -44,3 +44,9 @@ class OverlaySource:
         ask = getattr(self.upstream, "referrers", None)
         found: list[Descriptor] | None = ask(ref) if ask is not None else None
         return found
+
+    def tags(self, repo: Repository, max_pages: int | None = None) -> set[str] | None:
+        """The upstream's tags of ``repo``, when it is a registry that lists them (else None)."""
+        ask = getattr(self.upstream, "tags", None)
+        found: set[str] | None = ask(repo, max_pages) if ask is not None else None
+        return found

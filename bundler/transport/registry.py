@@ -42,6 +42,12 @@ class RegistrySource:
         found = referrers(self.pool.get(ref.registry), ref.repository, ref.ref)
         return None if found is None else [Descriptor.from_json(d) for d in found]
 
+    def tags(self, repo: Repository, max_pages: int | None = None) -> set[str] | None:
+        """The repository's tags; None when they take more than ``max_pages`` pages or the registry does not
+        list them."""
+        found = self.pool.get(repo.registry).tag_pages(repo.path, max_pages)
+        return None if found is None else set(found)
+
 
 class RegistryDestination:
     """Writes images into one registry; a target is a repository path on it."""

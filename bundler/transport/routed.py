@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from ..errors import BundlerError, DigestMismatchError, NotFoundError
-from ..oci import Descriptor, Manifest, Reference, Repository
+from ..oci import Descriptor, Manifest, Pinned, Reference, Repository
 from ..oci.digest import verified
 from ..oci.layout import REF_NAME, OCILayout
 from .base import Source, SourceCaps
@@ -81,3 +81,15 @@ class RoutedSource:
     def open_blob(self, repo: Repository, desc: Descriptor) -> Iterator[bytes]:
         layout = self.layouts.get(str(repo))
         return layout.open_blob(repo, desc) if layout is not None else self.upstream.open_blob(repo, desc)
+
+    def referrers(self, ref: Pinned) -> list[Descriptor] | None:
+        """The upstream's OCI 1.1 referrers of ``ref`` (None for a layout's image, or an upstream without the API)."""
+        ask = None if ref.name in self.layouts else getattr(self.upstream, "referrers", None)
+        found: list[Descriptor] | None = ask(ref) if ask is not None else None
+        return found
+
+    def tags(self, repo: Repository, max_pages: int | None = None) -> set[str] | None:
+        """The upstream's tags of ``repo`` (None for a layout, or an upstream that does not list them)."""
+        ask = None if str(repo) in self.layouts else getattr(self.upstream, "tags", None)
+        found: set[str] | None = ask(repo, max_pages) if ask is not None else None
+        return found
