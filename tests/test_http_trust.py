@@ -55,3 +55,22 @@ def test_a_netrc_file_is_still_honoured(basic_registry_server: RegistryServer, t
     netrc.chmod(0o600)
     monkeypatch.setenv("NETRC", str(netrc))
     assert _ping(basic_registry_server, Path(basic_registry_server.ca_file)) == 200
+
+
+def test_one_combined_bundle_per_ca_file(basic_registry_server: RegistryServer, tmp_path: Path) -> None:
+    """The registries, the update service and the signature store given one ``--ca-file`` share the bundle
+    of system CAs plus it (and so one loaded context); a rewritten CA file makes a new one, and either
+    verifies the registry the CA signed."""
+    from bundler.registry.tls import system_bundle, verify_setting
+
+    cafile = tmp_path / "ca.pem"
+    cafile.write_bytes(CA.create("first").pem)
+    first = verify_setting(cafile)
+    assert isinstance(first, str) and verify_setting(str(cafile)) == first
+    system = system_bundle()
+    assert system is not None and Path(first).read_text().startswith(Path(system).read_text())
+    cafile.write_bytes(Path(basic_registry_server.ca_file).read_bytes())
+    os.utime(cafile, ns=(1, 1))                    # a rewrite in the same second is still a new version
+    second = verify_setting(cafile)
+    assert isinstance(second, str) and second != first and Path(second).read_text().endswith(cafile.read_text())
+    assert _ping(basic_registry_server, Path(second)) == 401          # the rewritten CA is trusted
