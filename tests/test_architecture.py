@@ -45,3 +45,18 @@ def test_wheel_holds_the_product_only(tmp_path: Path) -> None:
     assert top == {"bundler", next(t for t in top if t.endswith(".dist-info"))}
     assert "bundler/cli.py" in names and "bundler/engine/copy.py" in names
     assert not [n for n in names if "synthetic" in n or "testkit" in n or "/testing/" in n or "demo" in n]
+
+
+def test_an_export_without_charts_does_not_load_the_chart_code(tmp_path: Path) -> None:
+    """Every export plans every kind; the Helm kind's template engine, JSONPath and repositories (20-30 ms of
+    start-up) load only for a configuration with charts."""
+    isc = tmp_path / "isc.yaml"
+    isc.write_text("apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\nmirror:\n"
+                   "  additionalImages:\n  - name: quay.io/example/app:1\n")
+    probe = ("import sys\nfrom pathlib import Path\nfrom bundler import cli, config\nfrom bundler.content import KINDS\n"
+             "from bundler.plan import Plan, PlanContext\n"
+             f"ctx = PlanContext(config=config.load(Path({str(isc)!r})), source=None, plan=Plan())\n"
+             "[k.plan(ctx) for k in KINDS if k.name == 'helm']\n"
+             "print(sorted(m for m in sys.modules if m.startswith('bundler.content.helm')))\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['bundler.content.helm', 'bundler.content.helm.outputs']"

@@ -22,12 +22,11 @@ from ...errors import BundlerError, ConfigError
 from ...oci import Manifest, parse
 from ...oci.image import BuiltImage
 from ...plan import PlanContext, PlannedImage
-from ..base import ContentKind
 from .fetch import FetchedChart, fetch_all
 from .images import ChartImages, FoundImage, Problem, find_images
 from .jsonpath import JSONPath, JSONPathError
 from .oci_chart import MANIFEST_MEDIA_TYPE, build_oci_chart, digest_of
-from .outputs import NAME, render
+from .outputs import NAME
 
 CHART_KIND = "helm-chart"
 IMAGE_KIND = "helm-image"
@@ -149,5 +148,3 @@ def _problem_text(p: Problem) -> str:
     message = p.message.removeprefix(f"{p.template}: ")
     return f"{at}: {message}"
 
-
-KIND = ContentKind(NAME, plan, render)
