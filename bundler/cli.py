@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from pathlib import Path
 
@@ -201,6 +202,7 @@ __all__ = ["app", "main"]
 
 
 def main() -> None:
+    gc.freeze()  # what is imported by now lives as long as the process: no collection walks it again (~30 ms)
     try:
         app()
     except SystemExit as done:  # click ends every run with one, the exit code in it
