@@ -8,7 +8,7 @@ import io
 import json
 import posixpath
 import tarfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import zstandard
@@ -54,17 +54,24 @@ def _open_layer(raw: ChunkReader) -> Any:
     return buffered
 
 
-def read_files(source: Source, ref: Reference, want: Callable[[str], bool],
+def read_files(source: Source, ref: Reference, want: Callable[[str], bool] | Collection[str],
                arch: str = "amd64") -> dict[str, bytes]:
     """Regular files whose normalised path satisfies ``want``, as the image's merged filesystem
-    shows them (upper layers win, whiteouts and opaque directories applied). Layers stream."""
+    shows them (upper layers win, whiteouts and opaque directories applied). Layers stream, the top one
+    first. ``want`` as the exact paths: the layers below the one that settles the last of them (found, or
+    hidden by a whiteout) are not read, since nothing in them can show through; a release's files are in
+    its top layer, and its base image's layers are left to the pull instead of being read before it."""
     img_ref, m = platform_manifest(source, ref, arch)
     layers = m.layers
+    paths = None if callable(want) else frozenset(want)
+    wanted = want if callable(want) else (paths or frozenset()).__contains__
     found: dict[str, bytes] = {}
     shadowed: set[str] = set()   # paths present in an upper layer
     deleted: set[str] = set()    # whiteouts and upper non-directories: hide the path and its subtree
     opaque: set[str] = set()     # directories whose lower contents are hidden
     for layer in reversed(layers):
+        if paths is not None and all(p in found or _is_hidden(p, shadowed, deleted, opaque) for p in paths):
+            break
         l_shadowed: set[str] = set()
         l_deleted: set[str] = set()
         l_opaque: set[str] = set()
@@ -87,7 +94,7 @@ def read_files(source: Source, ref: Reference, want: Callable[[str], bool],
                     l_shadowed.add(path)
                     if not member.isdir():
                         l_deleted.add(path)
-                    if member.isfile() and want(path):
+                    if member.isfile() and wanted(path):
                         fh = tar.extractfile(member)
                         found[path] = fh.read() if fh else b""
             while raw.read(1 << 20):  # read to the end: the digest is checked there

@@ -72,7 +72,7 @@ def read_release(ctx: PlanContext, ref: Reference,
     """The image-references ImageStream and release-metadata of a release image, and the ``extra`` files
     found (read in the same pass over its layers)."""
     wanted = (IMAGE_REFERENCES, RELEASE_METADATA, *extra)
-    files = read_files(ctx.source, ref, lambda p: p in wanted)
+    files = read_files(ctx.source, ref, wanted)
     if IMAGE_REFERENCES not in files:
         raise BundlerError(
             f"{ref} has no /{IMAGE_REFERENCES}: it is not an OpenShift release image",

@@ -53,7 +53,7 @@ def _locate(ctx: PlanContext, record: ReleaseRecord, command: str, host: str, ar
     image = record.components.get(src.image)
     if image is None:
         raise BundlerError(f"the payload has no {src.image} image (or it failed to pin)")
-    found = read_files(ctx.source, parse(image), lambda p: p == src.path, host)
+    found = read_files(ctx.source, parse(image), [src.path], host)
     if src.path not in found:
         raise BundlerError(f"{src.image} image {image} has no /{src.path}")
     data = found[src.path]

@@ -45,7 +45,7 @@ def _write(octx: OutputContext, record: ReleaseRecord, command: str, spec: dict[
     if image is None:
         raise BundlerError(f"its {spec['component']} image {spec['image']} is not in the mirror")
     arch = str(record.tools.get("arch") or "amd64")
-    data = read_files(octx.mirror, parse(image), lambda p: p == spec["path"], arch).get(spec["path"])
+    data = read_files(octx.mirror, parse(image), [spec["path"]], arch).get(spec["path"])
     if data is None or hashlib.sha256(data).hexdigest() != spec["sha256"]:
         raise BundlerError(f"{image} /{spec['path']} is missing or differs from what export recorded")
     inject = injector(command, release_image=release, version=record.version,
