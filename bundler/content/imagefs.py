@@ -63,8 +63,12 @@ def read_files(source: Source, ref: Reference, want: Callable[[str], bool] | Col
     its top layer, and its base image's layers are left to the pull instead of being read before it."""
     img_ref, m = platform_manifest(source, ref, arch)
     layers = m.layers
-    paths = None if callable(want) else frozenset(want)
-    wanted = want if callable(want) else (paths or frozenset()).__contains__
+    paths: frozenset[str] | None = None
+    if callable(want):
+        wanted = want
+    else:
+        paths = frozenset(want)
+        wanted = paths.__contains__
     found: dict[str, bytes] = {}
     shadowed: set[str] = set()   # paths present in an upper layer
     deleted: set[str] = set()    # whiteouts and upper non-directories: hide the path and its subtree
