@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import io
 import json
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
 
 from bundler.auth import AuthStore, Credentials
 from bundler.errors import AuthError, DigestMismatchError, NotFoundError, RegistryError
 from bundler.oci import Manifest, sha256_digest
+from bundler.registry import ConnectOptions
 from bundler.registry.client import RegistryClient
 from testkit.registry import RegistryServer
 from testkit.synthetic import COMPONENT_REPO, RELEASE_REPO, Upstream, push_image
@@ -68,6 +75,90 @@ def test_token_cached_per_scope(upstream_client: RegistryClient, upstream_regist
     upstream_client.get_manifest(COMPONENT_REPO, up.components["cli"].split("@")[1])
     assert len(tokens.requests) == after_first + 1
     assert tokens.requests[-1].scopes == [f"repository:{COMPONENT_REPO}:pull"]
+
+
+class CountingClient(RegistryClient):
+    """The real client, noting the status of every response it receives."""
+
+    def __init__(self, *args: object, **kw: object) -> None:
+        super().__init__(*args, **kw)  # type: ignore[arg-type]
+        self.statuses: list[int] = []
+        self._statuses_lock = threading.Lock()
+
+    def _send(self, method: str, url: str, **kw: Any) -> requests.Response:
+        resp = super()._send(method, url, **kw)
+        with self._statuses_lock:
+            self.statuses.append(resp.status_code)
+        return resp
+
+
+def test_first_requests_at_once_collect_one_401(upstream_registry: tuple[RegistryServer, Upstream],
+                                                tmp_path: Path) -> None:
+    """Eight threads asking a token registry at once: one ``/v2/`` ping learns the challenge while the others
+    wait for it, then each goes out with a token (before, the threads that came during the ping each
+    collected a 401 of their own)."""
+    server, up = upstream_registry
+    client = CountingClient(server.host, AuthStore.load(server.authfile(tmp_path / "auth.json")),
+                            ca_file=server.ca_file)
+    digests = [ref.split("@")[1] for ref in sorted(up.components.values())[:8]]
+    start = threading.Barrier(len(digests))
+
+    def get(digest: str) -> str:
+        start.wait()
+        return client.get_manifest(COMPONENT_REPO, digest).digest
+
+    with ThreadPoolExecutor(len(digests)) as pool:
+        assert list(pool.map(get, digests)) == digests
+    assert client.statuses.count(401) == 1
+    assert len(client.statuses) == 1 + 1 + len(digests)  # the ping, one token, the manifests
+
+
+def test_a_registry_that_is_not_there_is_named_with_the_reason() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens once the socket is closed
+    client = RegistryClient(f"127.0.0.1:{port}", options=ConnectOptions(retries=0))
+    with pytest.raises(RegistryError) as exc:
+        client.get_manifest("some/repo", "latest")
+    assert exc.value.message == f"cannot reach registry 127.0.0.1:{port}: [Errno 111] Connection refused"
+
+
+def test_first_requests_at_once_to_a_dead_registry_fail_together() -> None:
+    """A host that takes connections and drops them (a test socket: no registry answers so): the threads that
+    waited for the ``/v2/`` ping fail with its error at once instead of each connecting again."""
+    accepted: list[socket.socket] = []
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            accepted.append(conn)
+            time.sleep(0.3)
+            conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    host = f"127.0.0.1:{server.getsockname()[1]}"
+    client = RegistryClient(host, credentials=Credentials("u", "p"), options=ConnectOptions(retries=0))
+    start = threading.Barrier(8)
+
+    def get(_: int) -> str:
+        start.wait()
+        try:
+            client.get_manifest("some/repo", "latest")
+        except RegistryError as exc:
+            return exc.message
+        return "answered"
+
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            messages = list(pool.map(get, range(8)))
+    finally:
+        server.close()
+    assert len(accepted) == 1
+    assert len(set(messages)) == 1 and messages[0].startswith(f"cannot reach registry {host}")
 
 
 def test_anonymous_pull_only(registry_factory) -> None:  # type: ignore[no-untyped-def]

@@ -5,6 +5,7 @@ many threads ask, anonymous where allowed; or Basic). The API verbs are in :mod:
 from __future__ import annotations
 
 import base64
+import copy
 import logging
 import re
 import threading
@@ -60,6 +61,7 @@ class RegistrySession:
         self._challenge: tuple[str, dict[str, str]] | None = None
         self._ping_lock = threading.Lock()
         self._pinged = False
+        self._ping_failure: RegistryError | None = None
 
     # -- HTTP plumbing -------------------------------------------------------------------------
     @property
@@ -128,11 +130,18 @@ class RegistrySession:
     def _learn_challenge(self) -> None:
         """Ask ``/v2/`` once how this registry wants to be authenticated, so that parallel first
         requests go out with credentials instead of each collecting a 401 first."""
-        with self._ping_lock:
+        with self._ping_lock:  # a thread that asks during the ping waits for its answer, not a 401 of its own
+            if self._ping_failure is not None:
+                raise copy.copy(self._ping_failure)  # the registry is not there: each waiter says so at once
             if self._challenge is not None or self._pinged:
                 return
-            self._pinged = True
-            resp = self._send("GET", self.base + "/v2/")
+            try:
+                resp = self._send("GET", self.base + "/v2/")
+            except RegistryError as exc:
+                self._ping_failure = exc
+                raise
+            finally:
+                self._pinged = True
             if resp.status_code == 401:
                 challenge = _parse_challenge(resp.headers.get("WWW-Authenticate", ""))
                 with self._lock:
@@ -231,5 +240,5 @@ def _error_text(resp: requests.Response) -> str:
 
 def _short(exc: Exception) -> str:
     text = str(exc)
-    m = re.search(r"\[SSL[^\]]*\][^')\"]*", text) or re.search(r"Errno[^')\"]*", text)
+    m = re.search(r"\[SSL[^\]]*\][^')\"]*", text) or re.search(r"\[?Errno[^')\"]*", text)
     return m.group(0) if m else text[:200]
