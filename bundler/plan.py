@@ -11,6 +11,7 @@ from .bundle.metadata import ImageRecord
 from .config import ImageSetConfig
 from .oci import Manifest, Reference
 from .oci.image import BuiltImage
+from .records import merge_records
 from .registry import RegistryPool
 from .release_options import ReleaseOptions
 from .transport import Source
@@ -61,6 +62,17 @@ class Plan:
     def fail(self, reference: str, message: str) -> None:
         with self._lock:
             self.failed[reference] = message
+
+    def merge(self, other: Plan) -> None:
+        """Take in what another planner planned on its own (a chain of kinds planned at once with others), as
+        if it had planned into this plan after everything already here."""
+        for image in other.images:
+            self.add(image)
+        for reference, message in other.failed.items():
+            self.failed.setdefault(reference, message)
+        self.warnings.extend(other.warnings)
+        self.notes.extend(other.notes)
+        merge_records(self.records, other.records)
 
     def sorted_images(self) -> list[PlannedImage]:
         """By kind (bootstrap first, as the archive wants them), then by reference."""

@@ -29,3 +29,16 @@ def send_to(records: dict[str, Any], name: str, digest: str, repository: str | N
     entries = records.setdefault(TARGETS, {}).setdefault(image_key(name, digest), [])
     if entry not in entries:
         entries.append(entry)
+
+
+def merge_records(into: dict[str, Any], other: dict[str, Any]) -> None:
+    """Add ``other``'s records to ``into``: a kind's own key is new; a shared one (:data:`TARGETS`, written by
+    several kinds) is merged, its lists keeping each entry once as :func:`send_to` does."""
+    for key, value in other.items():
+        mine = into.get(key)
+        if isinstance(mine, dict) and isinstance(value, dict):
+            merge_records(mine, value)
+        elif isinstance(mine, list) and isinstance(value, list):
+            mine.extend(entry for entry in value if entry not in mine)
+        elif key not in into:
+            into[key] = value

@@ -1,26 +1,35 @@
 """Content kinds: each turns a part of the ImageSetConfiguration into planned images (export) and renders
 its own outputs from the mirrored images (import), behind one interface (:class:`base.ContentKind`).
 
-The list is static. Order matters only for the archive and for kinds that build on another's record:
-bootstrap images first (import loads them before any registry exists), then the release (samples read its
-records), samples, operators, additional images, Helm charts; then the policy every image is subject to
-(platforms, blockedImages), then the sigstore signatures of what is left. May import :mod:`bundler.plan`,
+The list is static. Order matters for the archive and for kinds that build on another's record: bootstrap
+images first (import loads them before any registry exists), then the release (samples read its records),
+samples, operators, additional images, Helm charts; then the policy every image is subject to (platforms,
+blockedImages), then the sigstore signatures of what is left. May import :mod:`bundler.plan`,
 :mod:`bundler.outputs`, :mod:`bundler.oci`, :mod:`bundler.transport`, :mod:`bundler.config`,
 :mod:`bundler.errors`.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+
 from ..outputs import Renderer
-from ..plan import PlanContext
+from ..plan import Plan, PlanContext
 from . import additional, bootstrap, helm, operators, policy, release, samples, sigstore
 from .base import ContentKind
 
-# policy: platforms and blockedImages over every image planned before it; sigstore: the signatures of every
-# image planned (and not blocked) before it
-KINDS: tuple[ContentKind, ...] = (bootstrap.KIND, release.KIND, samples.KIND, operators.KIND, additional.KIND,
-                                  helm.KIND, policy.KIND, sigstore.KIND)
+CHAINS: tuple[tuple[ContentKind, ...], ...] = ((bootstrap.KIND,), (release.KIND, samples.KIND), (operators.KIND,),
+                                               (additional.KIND,), (helm.KIND,))
+"""Kinds that read nothing another chain plans: the chains are planned at once (a catalog's download need not
+wait for the release's component lookups), the kinds of one chain one after another (samples read the
+release's record)."""
 
+OVER_ALL: tuple[ContentKind, ...] = (policy.KIND, sigstore.KIND)
+"""Kinds over every image planned before them: policy (platforms and blockedImages), then sigstore (the
+signatures of every image policy left in)."""
+
+KINDS: tuple[ContentKind, ...] = (*(kind for chain in CHAINS for kind in chain), *OVER_ALL)
 
 ALONGSIDE_PULL: tuple[ContentKind, ...] = (sigstore.KIND,)
 """Kinds that only look up small images beside what the others planned (two requests an image): an export
@@ -28,10 +37,30 @@ plans them while the others' blobs are pulled (:mod:`bundler.plan_alongside`).""
 
 
 def plan_all(ctx: PlanContext, alongside: bool = False) -> None:
-    """Every kind, in order; with ``alongside``, not those of :data:`ALONGSIDE_PULL`."""
-    for kind in KINDS:
+    """Every kind; with ``alongside``, not those of :data:`ALONGSIDE_PULL`. The chains plan into plans of
+    their own, merged in :data:`KINDS` order: which kind an image shared by two keeps, and the order of the
+    images, warnings and records, never depend on which chain finished first."""
+    for sub in _plan_chains(ctx):
+        ctx.plan.merge(sub)
+    for kind in OVER_ALL:
         if not (alongside and kind in ALONGSIDE_PULL):
             kind.plan(ctx)
+
+
+def _plan_chains(ctx: PlanContext) -> list[Plan]:
+    """Each chain's plan, all chains at once; a chain's error is raised once every chain has stopped (the
+    first chain's first, in :data:`KINDS` order), so no planner is left running behind it."""
+    subs = [replace(ctx, plan=Plan()) for _ in CHAINS]
+
+    def run(chain: tuple[ContentKind, ...], sub: PlanContext) -> None:
+        for kind in chain:
+            kind.plan(sub)
+
+    with ThreadPoolExecutor(len(CHAINS), thread_name_prefix="plan") as pool:
+        futures = [pool.submit(run, chain, sub) for chain, sub in zip(CHAINS, subs, strict=True)]
+    for future in futures:
+        future.result()
+    return [sub.plan for sub in subs]
 
 
 def plan_alongside(ctx: PlanContext) -> None:
