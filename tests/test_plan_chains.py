@@ -1,12 +1,17 @@
 """Planning the content kinds at once: the release and the additional images (and operators, Helm charts,
 the bootstrap images) are planned side by side, and what comes out is what planning them one after another
 gives, whichever finished first: an image two kinds name keeps the first kind's name, the images, warnings
-and records come in the kinds' order, and a failing kind is reported once every other has stopped."""
+and records come in the kinds' order, and a failing kind stops the others and is reported once they ended."""
 
 from __future__ import annotations
 
+import re
+import signal
+import subprocess
+import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,11 +21,14 @@ from bundler import config as bconfig
 from bundler import content
 from bundler.auth import AuthStore
 from bundler.content.base import ContentKind
-from bundler.errors import ConfigError
-from bundler.oci import Manifest, Reference, parse
+from bundler.content.chains import PlanningStopped, StoppableSource
+from bundler.errors import BundlerError, ConfigError, NotFoundError
+from bundler.oci import Descriptor, Manifest, Reference, Repository, parse
 from bundler.plan import Plan, PlanContext, PlannedImage
 from bundler.records import TARGETS, image_key
 from bundler.registry import RegistryPool
+from bundler.transport.base import SourceCaps
+from bundler.transport.memory import MemoryStore
 from bundler.transport.registry import RegistrySource
 from testkit.registry import RegistryServer
 from testkit.synthetic import Upstream
@@ -87,21 +95,67 @@ def _kind(name: str, seconds: float, error: Exception | None, finished: list[str
     return ContentKind(name, plan)
 
 
-def test_a_failing_kind_is_reported_after_the_others_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Kinds of this test's own (in-process: what is checked is the order of errors and waiting, not a
-    registry)."""
+class CountingSource:
+    """A source of this test's own (in-process: what is checked is how planning stops, not a registry): every
+    manifest lookup takes 10 ms and is counted."""
+
+    caps = SourceCaps()
+
+    def __init__(self) -> None:
+        self.lookups = 0
+
+    def get_manifest(self, ref: Reference) -> Manifest:
+        time.sleep(0.01)
+        self.lookups += 1
+        raise NotFoundError(f"image {ref} not found")
+
+    def open_blob(self, repo: Repository, desc: Descriptor) -> Iterator[bytes]:
+        raise NotFoundError(f"blob {desc.digest} not found")
+
+
+def _looking_up(name: str, count: int, finished: list[str]) -> ContentKind:
+    """A kind that looks ``count`` images up one after another, noting each failure as planners do."""
+    def plan(ctx: PlanContext) -> None:
+        for i in range(count):
+            try:
+                ctx.source.get_manifest(parse(f"example.com/{name}:{i}"))
+            except BundlerError as exc:
+                ctx.plan.fail(f"example.com/{name}:{i}", str(exc))
+        finished.append(name)
+    return ContentKind(name, plan)
+
+
+def test_a_failing_kind_stops_the_others_and_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     finished: list[str] = []
     monkeypatch.setattr(content, "CHAINS", (
+        (_looking_up("slow", 500, finished),),
         (_kind("first", 0.3, ConfigError("the first kind's error"), finished),),
-        (_kind("second", 0.0, ConfigError("the second kind's error"), finished),),
-        (_kind("slow", 0.6, None, finished),)))
-    ctx = PlanContext(config=bconfig.ImageSetConfig(path=Path("isc.yaml")), source=RegistrySource(RegistryPool()), plan=Plan())
+        (_kind("second", 0.0, ConfigError("the second kind's error"), finished),)))
+    source = CountingSource()
+    ctx = PlanContext(config=bconfig.ImageSetConfig(path=Path("isc.yaml")), source=source, plan=Plan())
 
-    with pytest.raises(ConfigError, match="the first kind's error"):
+    with pytest.raises(ConfigError, match="the first kind's error"):  # the first in the kinds' order
         content.plan_all(ctx)
 
     assert sorted(finished) == ["first", "second", "slow"]  # nothing still running behind the error
-    assert ctx.plan.images == []
+    assert source.lookups < 20  # the slow kind stopped at its next lookup: 500 would take 5 s
+    assert ctx.plan.images == [] and ctx.plan.failed == {}
+
+
+def test_stopped_blobs_stop_between_chunks() -> None:
+    """A blob being read when planning stops ends at its next chunk (an in-memory store: no registry needed)."""
+    store = MemoryStore()
+    digest = store.add_blob(b"x" * 10)
+    stop = threading.Event()
+    source = StoppableSource(store, stop)
+    chunks = source.open_blob(parse("example.com/a:1").repo, Descriptor("application/octet-stream", digest, 10))
+    stop.set()
+    with pytest.raises(PlanningStopped, match="another content kind failed"):
+        next(iter(chunks))
+    with pytest.raises(PlanningStopped):
+        source.get_manifest(parse("example.com/a:1"))
+    assert getattr(source, "referrers", None) is None  # what the store cannot do, the stoppable source cannot
+    assert source.tags is store.tags  # what is not a call passes through
 
 
 def test_warnings_come_in_the_kinds_order_not_the_order_they_finished(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -117,3 +171,55 @@ def test_warnings_come_in_the_kinds_order_not_the_order_they_finished(monkeypatc
     assert finished == ["c", "a", "b"]
     assert ctx.plan.warnings == ["a planned", "b planned", "c planned"]
     assert [img.kind for img in ctx.plan.images] == ["a", "b", "c"]
+
+
+CTRL_C_SCRIPT = """
+import sys, time
+from pathlib import Path
+from bundler import config, content
+from bundler.content.base import ContentKind
+from bundler.errors import BundlerError, NotFoundError
+from bundler.oci import parse
+from bundler.plan import Plan, PlanContext
+from bundler.transport.base import SourceCaps
+
+class Slow:
+    caps = SourceCaps()
+    lookups = 0
+    def get_manifest(self, ref):
+        time.sleep(0.01)
+        Slow.lookups += 1
+        raise NotFoundError(f"image {ref} not found")
+    def open_blob(self, repo, desc):
+        raise NotFoundError("no blobs")
+
+def plan(ctx):
+    for i in range(500):
+        try:
+            ctx.source.get_manifest(parse(f"example.com/slow:{i}"))
+        except BundlerError:
+            pass
+
+content.CHAINS = ((ContentKind("slow", plan),),)
+content.OVER_ALL = ()
+ctx = PlanContext(config=config.ImageSetConfig(path=Path("isc.yaml")), source=Slow(), plan=Plan())
+print("planning", flush=True)
+try:
+    content.plan_all(ctx)
+except KeyboardInterrupt:
+    print(f"interrupted after {Slow.lookups} lookups", flush=True)
+"""
+
+
+def test_ctrl_c_while_planning_stops_the_chains() -> None:
+    """Ctrl-C (a real SIGINT to a real process) lands in the thread that waits for the chains: the chains
+    stop at their next request instead of the interrupted command waiting for all of them."""
+    proc = subprocess.Popen([sys.executable, "-c", CTRL_C_SCRIPT], stdout=subprocess.PIPE, text=True,
+                            cwd=Path(__file__).resolve().parents[1])
+    assert proc.stdout is not None and proc.stdout.readline() == "planning\n"
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=30)
+    found = re.fullmatch(r"interrupted after (\d+) lookups\n", out)
+    assert found, out
+    assert int(found.group(1)) < 250  # 500 lookups take 5 s: it stopped soon after the signal

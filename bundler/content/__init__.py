@@ -11,13 +11,11 @@ blockedImages), then the sigstore signatures of what is left. May import :mod:`b
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
-
 from ..outputs import Renderer
-from ..plan import Plan, PlanContext
+from ..plan import PlanContext
 from . import additional, bootstrap, helm, operators, policy, release, samples, sigstore
 from .base import ContentKind
+from .chains import plan_at_once
 
 CHAINS: tuple[tuple[ContentKind, ...], ...] = ((bootstrap.KIND,), (release.KIND, samples.KIND), (operators.KIND,),
                                                (additional.KIND,), (helm.KIND,))
@@ -37,30 +35,14 @@ plans them while the others' blobs are pulled (:mod:`bundler.plan_alongside`).""
 
 
 def plan_all(ctx: PlanContext, alongside: bool = False) -> None:
-    """Every kind; with ``alongside``, not those of :data:`ALONGSIDE_PULL`. The chains plan into plans of
-    their own, merged in :data:`KINDS` order: which kind an image shared by two keeps, and the order of the
-    images, warnings and records, never depend on which chain finished first."""
-    for sub in _plan_chains(ctx):
+    """Every kind; with ``alongside``, not those of :data:`ALONGSIDE_PULL`. The chains plan at once into plans
+    of their own, merged in :data:`KINDS` order: which kind an image shared by two keeps, and the order of the
+    images, warnings and records, never depend on which chain finished first (:mod:`.chains`)."""
+    for sub in plan_at_once(ctx, CHAINS):
         ctx.plan.merge(sub)
     for kind in OVER_ALL:
         if not (alongside and kind in ALONGSIDE_PULL):
             kind.plan(ctx)
-
-
-def _plan_chains(ctx: PlanContext) -> list[Plan]:
-    """Each chain's plan, all chains at once; a chain's error is raised once every chain has stopped (the
-    first chain's first, in :data:`KINDS` order), so no planner is left running behind it."""
-    subs = [replace(ctx, plan=Plan()) for _ in CHAINS]
-
-    def run(chain: tuple[ContentKind, ...], sub: PlanContext) -> None:
-        for kind in chain:
-            kind.plan(sub)
-
-    with ThreadPoolExecutor(len(CHAINS), thread_name_prefix="plan") as pool:
-        futures = [pool.submit(run, chain, sub) for chain, sub in zip(CHAINS, subs, strict=True)]
-    for future in futures:
-        future.result()
-    return [sub.plan for sub in subs]
 
 
 def plan_alongside(ctx: PlanContext) -> None:
