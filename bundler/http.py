@@ -25,26 +25,39 @@ from urllib3.util.ssl_ import create_urllib3_context
 USER_AGENT = "bundler/0.1"
 
 
-_CONTEXTS: dict[tuple[str, int, int], ssl.SSLContext] = {}
+_CONTEXTS: dict[tuple[str, int, int, str | None], ssl.SSLContext] = {}
 _CONTEXTS_LOCK = threading.Lock()
+_ALSO_TRUSTED: dict[str, str] = {}
+"""A ``--ca-file`` path -> the system CA bundle its context loads first (:func:`trust_with`)."""
+
+
+def trust_with(cafile: str, system: str) -> None:
+    """Connections verifying against ``cafile`` also trust the CAs in ``system`` (a ``--ca-file`` adds to
+    the system's trust, it does not replace it)."""
+    with _CONTEXTS_LOCK:
+        _ALSO_TRUSTED[cafile] = system
 
 
 def _context(cafile: str) -> ssl.SSLContext | None:
-    """The SSL context verifying against ``cafile``, built once per file version (path, mtime, size);
-    None for a directory or a missing file (requests then does as usual and names the path)."""
+    """The SSL context verifying against ``cafile`` (and the system CAs, when :func:`trust_with` said so),
+    built once per file version (path, mtime, size); None for a directory or a missing file (requests then
+    does as usual and names the path)."""
     try:
         st = os.stat(cafile)
     except OSError:
         return None
     if not stat.S_ISREG(st.st_mode):
         return None
-    key = (cafile, st.st_mtime_ns, st.st_size)
     with _CONTEXTS_LOCK:
+        system = _ALSO_TRUSTED.get(cafile)
+        key = (cafile, st.st_mtime_ns, st.st_size, system)
         ctx = _CONTEXTS.get(key)
         if ctx is None:
             ctx = create_urllib3_context(cert_reqs=ssl.CERT_REQUIRED)   # what urllib3 builds per connection
             try:
-                ctx.load_verify_locations(cafile=cafile)
+                for path in (system, cafile):
+                    if path:
+                        ctx.load_verify_locations(cafile=path)
             except (ssl.SSLError, OSError):
                 return None     # not a CA bundle: requests fails the connection and says so, as before
             _CONTEXTS[key] = ctx

@@ -5,8 +5,10 @@ and a file rewritten with another CA is read again (a bootstrapped Quay may rene
 from __future__ import annotations
 
 import os
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -28,7 +30,7 @@ def test_one_context_per_ca_file_across_threads(basic_registry_server: RegistryS
         codes = list(pool.map(lambda _: _ping(basic_registry_server, cafile), range(12)))
     assert codes == [401] * 12                             # TLS verified, then the registry asks for credentials
     assert [k for k in http._CONTEXTS if k[0] == str(cafile)] == [
-        (str(cafile), cafile.stat().st_mtime_ns, cafile.stat().st_size)]
+        (str(cafile), cafile.stat().st_mtime_ns, cafile.stat().st_size, None)]
 
 
 def test_the_trust_is_still_that_file(basic_registry_server: RegistryServer, tmp_path: Path) -> None:
@@ -57,20 +59,31 @@ def test_a_netrc_file_is_still_honoured(basic_registry_server: RegistryServer, t
     assert _ping(basic_registry_server, Path(basic_registry_server.ca_file)) == 200
 
 
-def test_one_combined_bundle_per_ca_file(basic_registry_server: RegistryServer, tmp_path: Path) -> None:
-    """The registries, the update service and the signature store given one ``--ca-file`` share the bundle
-    of system CAs plus it (and so one loaded context); a rewritten CA file makes a new one, and either
-    verifies the registry the CA signed."""
-    from bundler.registry.tls import system_bundle, verify_setting
+def test_a_ca_file_adds_to_the_system_trust(basic_registry_server: RegistryServer, registry_factory: Any,
+                                            tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--ca-file`` adds to the system's trust: a registry signed by a "system" CA (``SSL_CERT_FILE``, as the
+    system bundle is found) and one signed by the ``--ca-file`` CA are both verified, by one context; and no
+    combined bundle is written anywhere (a killed command would leave it behind)."""
+    from bundler.registry.tls import verify_setting
 
+    system_ca = CA.create("a system CA")
+    system = tmp_path / "system.pem"
+    system.write_bytes(system_ca.pem)
+    monkeypatch.setenv("SSL_CERT_FILE", str(system))
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    by_system = registry_factory(ca=system_ca, auth="basic")
     cafile = tmp_path / "ca.pem"
-    cafile.write_bytes(CA.create("first").pem)
-    first = verify_setting(cafile)
-    assert isinstance(first, str) and verify_setting(str(cafile)) == first
-    system = system_bundle()
-    assert system is not None and Path(first).read_text().startswith(Path(system).read_text())
     cafile.write_bytes(Path(basic_registry_server.ca_file).read_bytes())
-    os.utime(cafile, ns=(1, 1))                    # a rewrite in the same second is still a new version
-    second = verify_setting(cafile)
-    assert isinstance(second, str) and second != first and Path(second).read_text().endswith(cafile.read_text())
-    assert _ping(basic_registry_server, Path(second)) == 401          # the rewritten CA is trusted
+
+    trust = verify_setting(cafile)
+
+    assert trust == str(cafile.resolve())
+    assert _ping(basic_registry_server, Path(trust)) == 401    # the --ca-file's CA
+    assert _ping(by_system, Path(trust)) == 401                # and the system's
+    assert [k for k in http._CONTEXTS if k[0] == trust] == [
+        (trust, cafile.stat().st_mtime_ns, cafile.stat().st_size, str(system))]
+    assert list(scratch.iterdir()) == []
+    with pytest.raises(requests.exceptions.SSLError, match="certificate verify failed"):
+        _ping(by_system, Path(basic_registry_server.ca_file))  # a CA file as such, not given as --ca-file: itself only

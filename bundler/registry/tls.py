@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import atexit
 import os
 import ssl
-import tempfile
-import threading
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..http import trust_with
 
 _SYSTEM_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt")
 
@@ -26,44 +24,18 @@ def system_bundle() -> str | None:
 
 
 def verify_setting(ca_file: str | Path | None) -> str | bool:
-    """A path for requests' ``verify``: system CAs, combined with ``ca_file`` when given."""
+    """A path for requests' ``verify``: the system CAs, or ``ca_file`` trusted with them. No combined file is
+    written (a killed command would leave it behind): the ``--ca-file`` path itself is returned, and the one
+    SSL context built for it (:mod:`bundler.http`) loads the system CAs first."""
     base = system_bundle()
     if not ca_file:
         return base or True
     extra = Path(ca_file)
     if not extra.is_file():
         raise ConfigError(f"CA file {extra} does not exist", "pass --ca-file with a PEM file of the registry's CA")
-    text = extra.read_text()
-    if "BEGIN CERTIFICATE" not in text:
+    if "BEGIN CERTIFICATE" not in extra.read_text():
         raise ConfigError(f"CA file {extra} holds no PEM certificate")
-    key = (base, _version(base), str(extra.resolve()), _version(str(extra)))
-    with _COMBINED_LOCK:
-        combined = _COMBINED.get(key)
-        if combined is None or not Path(combined).is_file():
-            combined = _COMBINED[key] = _combine(base, text)
-    return combined
-
-
-_COMBINED: dict[tuple[str | None, tuple[int, int], str, tuple[int, int]], str] = {}
-_COMBINED_LOCK = threading.Lock()
-"""One combined file per pair of CA files (and their versions) a process trusts: the registries, the update
-service and the signature store given the same ``--ca-file`` share it, and with it one loaded SSL context
-(:mod:`bundler.http`) instead of parsing the system CAs again for each (about 30 ms each)."""
-
-
-def _version(path: str | None) -> tuple[int, int]:
-    if not path:
-        return (0, 0)
-    st = os.stat(path)
-    return (st.st_mtime_ns, st.st_size)
-
-
-def _combine(base: str | None, text: str) -> str:
-    fd, combined = tempfile.mkstemp(prefix="bundler-ca-", suffix=".pem")
-    with os.fdopen(fd, "w") as out:
-        if base:
-            out.write(Path(base).read_text())
-            out.write("\n")
-        out.write(text)
-    atexit.register(lambda: Path(combined).unlink(missing_ok=True))
-    return combined
+    path = str(extra.resolve())
+    if base:
+        trust_with(path, base)
+    return path
