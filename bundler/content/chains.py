@@ -6,7 +6,7 @@ catalog's download behind a release whose signature did not verify)."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import replace
 from typing import Any
@@ -66,7 +66,7 @@ def plan_at_once(ctx: PlanContext, chains: Sequence[tuple[ContentKind, ...]]) ->
     stop = threading.Event()
     subs = [replace(ctx, plan=Plan(), source=StoppableSource(ctx.source, stop)) for _ in chains]
     with ThreadPoolExecutor(max(1, len(chains)), thread_name_prefix="plan") as pool:
-        futures = [pool.submit(_run(chain, sub)) for chain, sub in zip(chains, subs, strict=True)]
+        futures = [pool.submit(_plan_chain, chain, sub) for chain, sub in zip(chains, subs, strict=True)]
         try:
             ended = wait(futures, return_when=FIRST_EXCEPTION)
         except BaseException:  # Ctrl-C while waiting: the chains stop at their next request too
@@ -74,17 +74,12 @@ def plan_at_once(ctx: PlanContext, chains: Sequence[tuple[ContentKind, ...]]) ->
             raise
         if ended.not_done:
             stop.set()
-    errors = [f.exception() for f in futures]
-    first = next((e for e in errors if e is not None and not isinstance(e, PlanningStopped)), None)
-    if first is None:
-        first = next((e for e in errors if e is not None), None)
-    if first is not None:
-        raise first
+    errors = [e for e in (f.exception() for f in futures) if e is not None]
+    if errors:
+        raise next((e for e in errors if not isinstance(e, PlanningStopped)), errors[0])
     return [sub.plan for sub in subs]
 
 
-def _run(chain: tuple[ContentKind, ...], ctx: PlanContext) -> Callable[[], None]:
-    def run() -> None:
-        for kind in chain:
-            kind.plan(ctx)
-    return run
+def _plan_chain(chain: tuple[ContentKind, ...], ctx: PlanContext) -> None:
+    for kind in chain:
+        kind.plan(ctx)
