@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -34,6 +35,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # testkit/ lives beside bundler/, outside the wheel
 
@@ -52,16 +54,31 @@ from testkit.synthetic import build_upstream  # noqa: E402
 ACCESS_LOG = {"log": {"level": "warn", "accesslog": {"disabled": False}, "formatter": "text"}}
 
 
-def timed(args: list[str], env: dict[str, str] | None = None) -> tuple[float, int, str]:
-    """Run a command; return (seconds, its peak RSS in MiB, what it printed). GNU time measures the command
+class Timed(NamedTuple):
+    seconds: float
+    rss_mib: int
+    cpu: float  # user + system seconds of the command
+    printed: str
+
+
+def timed(args: list[str], env: dict[str, str] | None = None) -> Timed:
+    """Run a command; return its seconds, peak RSS, CPU and what it printed. GNU time measures the command
     itself: a forked child's own max-RSS would start at this (large) benchmark process's size."""
     with tempfile.NamedTemporaryFile(suffix=".rss") as rss:
         start = time.monotonic()
-        proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss.name, *args], env=env, capture_output=True)
+        proc = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", "-o", rss.name, *args], env=env,
+                              capture_output=True)
         elapsed = time.monotonic() - start
         if proc.returncode != 0:
             raise SystemExit(f"command failed: {' '.join(args)}\n{proc.stderr.decode()[-2000:]}")
-        return elapsed, int(Path(rss.name).read_text().split()[-1]) // 1024, proc.stdout.decode()
+        kib, user, system = Path(rss.name).read_text().split()[-3:]
+        return Timed(elapsed, int(kib) // 1024, float(user) + float(system), proc.stdout.decode())
+
+
+def own_cpu() -> float:
+    """User + system CPU of this process so far (the floors run in it)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def blob_gets(server: RegistryServer) -> dict[str, int]:
@@ -108,39 +125,55 @@ def _paired(rounds: Sequence[tuple[float, ...]]) -> str:
     return f"{statistics.median(ratios):.2f}x" if ratios else "n/a"
 
 
+class Cpu(NamedTuple):
+    """CPU seconds one timed command used, and what the registry it talked to used meanwhile: on two
+    cores the two compete, so a command's extra CPU is wall time."""
+    own: float
+    registry: float
+
+    def __str__(self) -> str:
+        return f"{self.own:.1f}+{self.registry:.1f}"
+
+
 def _export_round(i: int, base: Path, args: argparse.Namespace, ctx: dict) -> tuple[float, float, int, int, int]:
     """One floor export and one bundler export, back to back (which goes first alternates from round to
     round): (floor s, bundler s, RSS MiB, peak disk, size)."""
     floor_file = base / "floor" / "blobs.bin"
+    upstream: RegistryServer = ctx["upstream"]
 
-    def floor() -> float:
+    def floor() -> tuple[float, Cpu]:
         shutil.rmtree(floor_file.parent, ignore_errors=True)
         floor_file.parent.mkdir(parents=True)
-        _settle(ctx["upstream"], ctx["warm"])
+        _settle(upstream, ctx["warm"])
+        own, served = own_cpu(), upstream.cpu_seconds()
         seconds, ctx["offsets"] = export_floor(ctx["needs"], RegistryPool(AuthStore.load(ctx["pull"]), ctx["ca"]),
                                                floor_file, args.workers)
-        return seconds
+        return seconds, Cpu(own_cpu() - own, upstream.cpu_seconds() - served)
 
-    f_exp = floor() if i % 2 == 0 else 0.0
-    ctx["upstream"].log_file.write_text("")  # count only what bundler fetches
+    f_exp, f_cpu = floor() if i % 2 == 0 else (0.0, Cpu(0, 0))
+    upstream.log_file.write_text("")  # count only what bundler fetches
     bundle = base / "bundler" / "ocp.tar.zst"
     shutil.rmtree(bundle.parent, ignore_errors=True)
     bundle.parent.mkdir(parents=True)
-    _settle(ctx["upstream"], ctx["warm"])
+    _settle(upstream, ctx["warm"])
+    served = upstream.cpu_seconds()
     with DiskWatch(bundle.parent) as disk:
-        t_exp, rss, printed = timed([*ctx["py"], "export", "-c", str(ctx["cfg"]), "-o", str(bundle), "--authfile",
-                                     str(ctx["pull"]), "--ca-file", str(ctx["ca"]), "--workers", str(args.workers),
-                                     "--split-size", args.split_size,
-                                     "--ignore-release-signature"])  # the synthetic release has no signature store
-    ctx["gets"] = blob_gets(ctx["upstream"])
-    f_exp = f_exp or floor()
+        run = timed([*ctx["py"], "export", "-c", str(ctx["cfg"]), "-o", str(bundle), "--authfile",
+                     str(ctx["pull"]), "--ca-file", str(ctx["ca"]), "--workers", str(args.workers),
+                     "--split-size", args.split_size,
+                     "--ignore-release-signature"])  # the synthetic release has no signature store
+    b_cpu = Cpu(run.cpu, upstream.cpu_seconds() - served)
+    ctx["gets"] = blob_gets(upstream)
+    if not f_exp:
+        f_exp, f_cpu = floor()
     size = sum(p.stat().st_size for p in bundle.parent.glob("ocp.tar.zst*"))
-    pull = _phase(printed, r"Pulled .* in ([0-9.]+)s") or 0.0
-    planning = _phase(printed, r"planning took ([0-9.]+)s") or 0.0
-    print(f"round {i}: export floor {f_exp:6.1f}s  bundler {t_exp:6.1f}s ({_ratio(t_exp, f_exp)}; its pull alone "
-          f"{pull}s: {_ratio(pull, f_exp)}; planning {planning}s, the rest {t_exp - pull - planning:.1f}s)  "
-          f"peak RSS {rss} MiB  bundle {size / 1e9:.2f} GB  peak disk {disk.peak / 1e9:.2f} GB", flush=True)
-    return f_exp, t_exp, rss, disk.peak, size
+    pull = _phase(run.printed, r"Pulled .* in ([0-9.]+)s") or 0.0
+    planning = _phase(run.printed, r"planning took ([0-9.]+)s") or 0.0
+    print(f"round {i}: export floor {f_exp:6.1f}s  bundler {run.seconds:6.1f}s ({_ratio(run.seconds, f_exp)}; its pull "
+          f"alone {pull}s: {_ratio(pull, f_exp)}; planning {planning}s, the rest {run.seconds - pull - planning:.1f}s)  "
+          f"CPU s, own+upstream's: floor {f_cpu}, bundler {b_cpu}  peak RSS {run.rss_mib} MiB  "
+          f"bundle {size / 1e9:.2f} GB  peak disk {disk.peak / 1e9:.2f} GB", flush=True)
+    return f_exp, run.seconds, run.rss_mib, disk.peak, size
 
 
 def _import_round(i: int, base: Path, args: argparse.Namespace, ctx: dict) -> tuple[float, float, int]:
@@ -148,25 +181,30 @@ def _import_round(i: int, base: Path, args: argparse.Namespace, ctx: dict) -> tu
     tgt_f = RegistryServer(auth="basic", workdir=base / f"target-floor-{i}").start()
     tgt_b = RegistryServer(auth="basic", workdir=base / f"target-bundler-{i}").start()
     try:
-        def floor() -> float:
+        def floor() -> tuple[float, Cpu]:
             settle(ctx["warm"])
-            return import_floor(ctx["needs"], ctx["offsets"], base / "floor" / "blobs.bin", tgt_f.client(),
-                                args.workers)
+            own, served = own_cpu(), tgt_f.cpu_seconds()
+            seconds = import_floor(ctx["needs"], ctx["offsets"], base / "floor" / "blobs.bin", tgt_f.client(),
+                                   args.workers)
+            return seconds, Cpu(own_cpu() - own, tgt_f.cpu_seconds() - served)
 
-        f_imp = floor() if i % 2 == 0 else 0.0
+        f_imp, f_cpu = floor() if i % 2 == 0 else (0.0, Cpu(0, 0))
         push_b = tgt_b.authfile(base / "push-b.json")
         settle(ctx["warm"])
-        t_imp, rss, _ = timed([*ctx["py"], "import", str(base / "bundler" / "ocp.tar.zst"), "--registry", tgt_b.host,
-                               "--authfile", str(push_b), "--ca-file", str(tgt_b.ca_file), "--workers",
-                               str(args.workers), "-o", str(base / "out")])
-        f_imp = f_imp or floor()
+        served = tgt_b.cpu_seconds()
+        run = timed([*ctx["py"], "import", str(base / "bundler" / "ocp.tar.zst"), "--registry", tgt_b.host,
+                     "--authfile", str(push_b), "--ca-file", str(tgt_b.ca_file), "--workers",
+                     str(args.workers), "-o", str(base / "out")])
+        b_cpu = Cpu(run.cpu, tgt_b.cpu_seconds() - served)
+        if not f_imp:
+            f_imp, f_cpu = floor()
     finally:
         for server in (tgt_f, tgt_b):
             server.close()
             shutil.rmtree(server.dir, ignore_errors=True)
-    print(f"round {i}: import floor {f_imp:6.1f}s  bundler {t_imp:6.1f}s ({_ratio(t_imp, f_imp)})  peak RSS {rss} MiB",
-          flush=True)
-    return f_imp, t_imp, rss
+    print(f"round {i}: import floor {f_imp:6.1f}s  bundler {run.seconds:6.1f}s ({_ratio(run.seconds, f_imp)})  "
+          f"CPU s, own+target's: floor {f_cpu}, bundler {b_cpu}  peak RSS {run.rss_mib} MiB", flush=True)
+    return f_imp, run.seconds, run.rss_mib
 
 
 def main() -> int:

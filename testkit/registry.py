@@ -324,6 +324,14 @@ class RegistryServer:
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU the registry process has used so far (``/proc``): what serving costs the
+        machine bundler shares it with, for the benchmarks."""
+        if self._proc is None:
+            return 0.0
+        fields = Path(f"/proc/{self._proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def authfile(self, path: str | Path) -> Path:
         """Write a containers auth.json with this registry's credentials."""
         return write_authfile(path, {self.host: (self.username, self.password)})
