@@ -17,6 +17,7 @@ import ssl
 import stat
 import threading
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -105,10 +106,25 @@ class TrustedSession(requests.Session):
         self.mount("https://", _SharedContextAdapter())
         if not _netrc_exists():
             self.auth = _as_is  # requests would look for ~/.netrc again (two stats) for every request
+        self._environment: dict[tuple[Any, ...], Any] = {}
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs["verify"] = self.trust
         return super().request(method, url, *args, **kwargs)
+
+    def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
+        """What requests takes from the environment (proxies, ``no_proxy``, ``REQUESTS_CA_BUNDLE``), read once
+        per scheme and host instead of for every request: requests walks the whole environment four times
+        a request to find the proxy variables, 13% of a manifest GET's CPU in bundler's client (cProfile,
+        99 GETs). The environment does not change while a command runs."""
+        if proxies:
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        parts = urlsplit(url if isinstance(url, str) else url.decode())
+        key = (parts.scheme, parts.netloc, stream, verify, cert)
+        settings = self._environment.get(key)
+        if settings is None:
+            settings = self._environment[key] = super().merge_environment_settings(url, {}, stream, verify, cert)
+        return {**settings, "proxies": dict(settings["proxies"])}
 
 
 _REASONS = (

@@ -87,3 +87,27 @@ def test_a_ca_file_adds_to_the_system_trust(basic_registry_server: RegistryServe
     assert list(scratch.iterdir()) == []
     with pytest.raises(requests.exceptions.SSLError, match="certificate verify failed"):
         _ping(by_system, Path(basic_registry_server.ca_file))  # a CA file as such, not given as --ca-file: itself only
+
+
+def test_proxies_are_read_once_per_host_and_still_apply(basic_registry_server: RegistryServer,
+                                                        upstream_registry: tuple[RegistryServer, Any],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The proxy variables are read once per host (requests reads them for every request) and still decide,
+    host by host: ``HTTPS_PROXY`` for one registry, ``NO_PROXY`` naming the other (reached as ``localhost``:
+    requests matches an IP address in ``NO_PROXY`` whole, without its port), with requests to both in turn
+    through one session. A setting kept for the wrong host would send the second registry through the proxy,
+    or the first one around it."""
+    from testkit.proxy import ConnectProxy
+
+    proxied = basic_registry_server.host
+    direct = upstream_registry[0].host.replace("127.0.0.1", "localhost")
+    with ConnectProxy() as proxy:
+        monkeypatch.delenv("no_proxy", raising=False)
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        monkeypatch.setenv("NO_PROXY", "localhost")
+        with http.TrustedSession(str(basic_registry_server.ca_file)) as s:
+            codes = [s.get(f"https://{host}/v2/", timeout=10).status_code for host in (proxied, direct) * 3]
+            kept = {key[1]: settings["proxies"].get("https") for key, settings in s._environment.items()}
+    assert codes == [401] * 6
+    assert set(proxy.tunnels) == {proxied}
+    assert kept == {proxied: proxy.url, direct: None}
