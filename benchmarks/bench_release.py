@@ -33,14 +33,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # testkit/ lives beside bundler/, outside the wheel
 
 from floor import DiskWatch, export_floor, import_floor  # noqa: E402
-from machine import first_touch, settle  # noqa: E402
+from machine import cpu_counters, first_touch, settle  # noqa: E402
 
 from bundler.auth import AuthStore  # noqa: E402
 from bundler.bundle.parts import parse_size  # noqa: E402
@@ -126,13 +126,29 @@ def _paired(rounds: Sequence[tuple[float, ...]]) -> str:
 
 
 class Cpu(NamedTuple):
-    """CPU seconds one timed command used, and what the registry it talked to used meanwhile: on two
-    cores the two compete, so a command's extra CPU is wall time."""
+    """CPU seconds one timed command used, what the registry it talked to used meanwhile, and what the
+    whole machine was busy (the kernel's writeback threads included) and had stolen by the hypervisor: on
+    two cores they all compete, so a command's extra CPU is wall time."""
     own: float
     registry: float
+    machine: float = 0.0
+    steal: float = 0.0
 
     def __str__(self) -> str:
-        return f"{self.own:.1f}+{self.registry:.1f}"
+        return f"{self.own:.1f}+{self.registry:.1f} (machine {self.machine:.1f}, stolen {self.steal:.1f})"
+
+
+class Meter:
+    """The counters of :class:`Cpu` from a start, for one timed command."""
+
+    def __init__(self, registry: RegistryServer, own: Callable[[], float] = lambda: 0.0) -> None:
+        self.registry, self.own = registry, own
+        self.start = (own(), registry.cpu_seconds(), *cpu_counters())
+
+    def read(self, own: float | None = None) -> Cpu:
+        now = (self.own(), self.registry.cpu_seconds(), *cpu_counters())
+        spent = [b - a for a, b in zip(self.start, now, strict=True)]
+        return Cpu(own if own is not None else spent[0], spent[1], spent[2], spent[3])
 
 
 def _export_round(i: int, base: Path, args: argparse.Namespace, ctx: dict) -> tuple[float, float, int, int, int]:
@@ -145,10 +161,10 @@ def _export_round(i: int, base: Path, args: argparse.Namespace, ctx: dict) -> tu
         shutil.rmtree(floor_file.parent, ignore_errors=True)
         floor_file.parent.mkdir(parents=True)
         _settle(upstream, ctx["warm"])
-        own, served = own_cpu(), upstream.cpu_seconds()
+        meter = Meter(upstream, own_cpu)
         seconds, ctx["offsets"] = export_floor(ctx["needs"], RegistryPool(AuthStore.load(ctx["pull"]), ctx["ca"]),
                                                floor_file, args.workers)
-        return seconds, Cpu(own_cpu() - own, upstream.cpu_seconds() - served)
+        return seconds, meter.read()
 
     f_exp, f_cpu = floor() if i % 2 == 0 else (0.0, Cpu(0, 0))
     upstream.log_file.write_text("")  # count only what bundler fetches
@@ -156,13 +172,13 @@ def _export_round(i: int, base: Path, args: argparse.Namespace, ctx: dict) -> tu
     shutil.rmtree(bundle.parent, ignore_errors=True)
     bundle.parent.mkdir(parents=True)
     _settle(upstream, ctx["warm"])
-    served = upstream.cpu_seconds()
+    meter = Meter(upstream)
     with DiskWatch(bundle.parent) as disk:
         run = timed([*ctx["py"], "export", "-c", str(ctx["cfg"]), "-o", str(bundle), "--authfile",
                      str(ctx["pull"]), "--ca-file", str(ctx["ca"]), "--workers", str(args.workers),
                      "--split-size", args.split_size,
                      "--ignore-release-signature"])  # the synthetic release has no signature store
-    b_cpu = Cpu(run.cpu, upstream.cpu_seconds() - served)
+    b_cpu = meter.read(run.cpu)
     ctx["gets"] = blob_gets(upstream)
     if not f_exp:
         f_exp, f_cpu = floor()
@@ -183,19 +199,19 @@ def _import_round(i: int, base: Path, args: argparse.Namespace, ctx: dict) -> tu
     try:
         def floor() -> tuple[float, Cpu]:
             settle(ctx["warm"])
-            own, served = own_cpu(), tgt_f.cpu_seconds()
+            meter = Meter(tgt_f, own_cpu)
             seconds = import_floor(ctx["needs"], ctx["offsets"], base / "floor" / "blobs.bin", tgt_f.client(),
                                    args.workers)
-            return seconds, Cpu(own_cpu() - own, tgt_f.cpu_seconds() - served)
+            return seconds, meter.read()
 
         f_imp, f_cpu = floor() if i % 2 == 0 else (0.0, Cpu(0, 0))
         push_b = tgt_b.authfile(base / "push-b.json")
         settle(ctx["warm"])
-        served = tgt_b.cpu_seconds()
+        meter = Meter(tgt_b)
         run = timed([*ctx["py"], "import", str(base / "bundler" / "ocp.tar.zst"), "--registry", tgt_b.host,
                      "--authfile", str(push_b), "--ca-file", str(tgt_b.ca_file), "--workers",
                      str(args.workers), "-o", str(base / "out")])
-        b_cpu = Cpu(run.cpu, tgt_b.cpu_seconds() - served)
+        b_cpu = meter.read(run.cpu)
         if not f_imp:
             f_imp, f_cpu = floor()
     finally:

@@ -51,3 +51,15 @@ def first_touch(size: int = 512 << 20) -> tuple[float, float]:
     cold = _populate(size)
     warm = _populate(size)
     return cold * (1 << 30) / size, warm * (1 << 30) / size
+
+
+def cpu_counters() -> tuple[float, float]:
+    """Seconds of CPU the whole machine has been busy (user, system, interrupts: the kernel's writeback
+    threads and a registry included) and seconds stolen by the hypervisor, since boot (``/proc/stat``).
+    Differences over a command say what it cost the machine, whoever did the work, and how much of the
+    machine the host took away meanwhile."""
+    with open("/proc/stat") as fh:
+        fields = [int(v) for v in fh.readline().split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    tick = os.sysconf("SC_CLK_TCK")
+    return (user + nice + system + irq + softirq) / tick, steal / tick
