@@ -115,8 +115,8 @@ class TrustedSession(requests.Session):
     def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
         """What requests takes from the environment (proxies, ``no_proxy``, ``REQUESTS_CA_BUNDLE``), read once
         per scheme and host instead of for every request: requests walks the whole environment four times
-        a request to find the proxy variables, 13% of a manifest GET's CPU in bundler's client (cProfile,
-        99 GETs). The environment does not change while a command runs."""
+        a request to find the proxy variables (99 manifest GETs took 0.146 s of CPU instead of 0.154-0.167).
+        The environment does not change while a command runs."""
         if proxies:
             return super().merge_environment_settings(url, proxies, stream, verify, cert)
         parts = urlsplit(url if isinstance(url, str) else url.decode())
