@@ -7,6 +7,7 @@ would then silently trust something else. :class:`TrustedSession` always passes 
 
 A CA bundle is parsed once per file (:func:`_context`), not once per connection as urllib3 does when given a
 path: the system bundle costs about 30 ms of CPU to load, and every worker thread opens its own connections.
+That context is shared by every thread, so it is built once and only read after (:class:`_SharedContext`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,53 @@ def trust_with(cafile: str, system: str) -> None:
         _ALSO_TRUSTED[cafile] = system
 
 
+class _SharedContext(ssl.SSLContext):
+    """An SSL context that every connection of every thread shares, and that nothing changes once built.
+
+    urllib3 sets the ALPN protocols and the verify mode on the context it is given, for every connection
+    it opens. Setting the ALPN protocols makes OpenSSL free its copy of the list and allocate another, while
+    another thread's new connection may be copying that list into its ClientHello: now and then a
+    connection sent a broken ClientHello, and the registry answered with an "unexpected message" alert (an
+    export under load, once in a CI run). Here a value the context already holds is not set again, so the
+    shared context is only read."""
+
+    @classmethod
+    def like(cls, model: ssl.SSLContext) -> _SharedContext:
+        """A context with ``model``'s settings (urllib3's defaults), its ALPN protocols set once."""
+        from urllib3.util.ssl_ import ALPN_PROTOCOLS
+
+        ctx = cls(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.options = model.options
+        ctx.minimum_version, ctx.maximum_version = model.minimum_version, model.maximum_version
+        ctx.verify_flags = model.verify_flags
+        ctx.post_handshake_auth = model.post_handshake_auth
+        ctx.verify_mode = model.verify_mode
+        ctx.check_hostname = model.check_hostname
+        ctx.hostname_checks_common_name = model.hostname_checks_common_name
+        if model.keylog_filename:
+            ctx.keylog_filename = model.keylog_filename
+        ctx.set_alpn_protocols(ALPN_PROTOCOLS)
+        return ctx
+
+    def set_alpn_protocols(self, alpn_protocols: Any) -> None:
+        wanted = tuple(alpn_protocols)
+        if wanted != self.__dict__.get("_alpn"):
+            super().set_alpn_protocols(alpn_protocols)
+            self.__dict__["_alpn"] = wanted
+
+    @property  # type: ignore[override]
+    def verify_mode(self) -> ssl.VerifyMode:
+        return _VERIFY_MODE.fget(self)  # type: ignore[misc]
+
+    @verify_mode.setter
+    def verify_mode(self, value: ssl.VerifyMode) -> None:
+        if value != _VERIFY_MODE.fget(self):  # type: ignore[misc]
+            _VERIFY_MODE.fset(self, value)  # type: ignore[misc]
+
+
+_VERIFY_MODE: property = vars(ssl.SSLContext)["verify_mode"]
+
+
 def _context(cafile: str) -> ssl.SSLContext | None:
     """The SSL context verifying against ``cafile`` (and the system CAs, when :func:`trust_with` said so),
     built once per file version (path, mtime, size); None for a directory or a missing file (requests then
@@ -54,7 +102,7 @@ def _context(cafile: str) -> ssl.SSLContext | None:
         key = (cafile, st.st_mtime_ns, st.st_size, system)
         ctx = _CONTEXTS.get(key)
         if ctx is None:
-            ctx = create_urllib3_context(cert_reqs=ssl.CERT_REQUIRED)   # what urllib3 builds per connection
+            ctx = _SharedContext.like(create_urllib3_context(cert_reqs=ssl.CERT_REQUIRED))  # urllib3's settings
             try:
                 for path in (system, cafile):
                     if path:

@@ -5,6 +5,7 @@ and a file rewritten with another CA is read again (a bootstrapped Quay may rene
 from __future__ import annotations
 
 import os
+import ssl
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -31,6 +32,36 @@ def test_one_context_per_ca_file_across_threads(basic_registry_server: RegistryS
     assert codes == [401] * 12                             # TLS verified, then the registry asks for credentials
     assert [k for k in http._CONTEXTS if k[0] == str(cafile)] == [
         (str(cafile), cafile.stat().st_mtime_ns, cafile.stat().st_size, None)]
+
+
+def test_connections_do_not_write_to_the_shared_context(basic_registry_server: RegistryServer, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """urllib3 sets the ALPN protocols and the verify mode on its context for every connection it opens. On
+    the one context every thread shares, OpenSSL freeing and copying the ALPN list while another thread's
+    connection copies it broke a ClientHello now and then ("unexpected message" from the registry). Counted
+    where the settings reach the ssl module: 12 connections in 6 threads (a fresh session each) set each
+    once, when the context is built (12 times each before)."""
+    calls = {"alpn": 0, "verify": 0}
+    alpn = ssl.SSLContext.set_alpn_protocols
+    verify = vars(ssl.SSLContext)["verify_mode"]
+
+    def count_alpn(self: ssl.SSLContext, protocols: Any) -> None:
+        calls["alpn"] += 1
+        alpn(self, protocols)
+
+    def count_verify(self: ssl.SSLContext, value: Any) -> None:
+        calls["verify"] += 1
+        verify.fset(self, value)
+
+    monkeypatch.setattr(ssl.SSLContext, "set_alpn_protocols", count_alpn)
+    monkeypatch.setattr(ssl.SSLContext, "verify_mode", property(verify.fget, count_verify))
+    monkeypatch.setattr(http, "_VERIFY_MODE", property(verify.fget, count_verify))
+    cafile = tmp_path / "ca.pem"
+    cafile.write_bytes(Path(basic_registry_server.ca_file).read_bytes())
+    with ThreadPoolExecutor(6) as pool:
+        codes = list(pool.map(lambda _: _ping(basic_registry_server, cafile), range(12)))
+    assert codes == [401] * 12
+    assert calls == {"alpn": 1, "verify": 1}
 
 
 def test_the_trust_is_still_that_file(basic_registry_server: RegistryServer, tmp_path: Path) -> None:
