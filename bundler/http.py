@@ -76,12 +76,12 @@ class _SharedContext(ssl.SSLContext):
 
     @property  # type: ignore[override]
     def verify_mode(self) -> ssl.VerifyMode:
-        return _VERIFY_MODE.fget(self)  # type: ignore[misc]
+        return ssl.VerifyMode(super().verify_mode)
 
     @verify_mode.setter
     def verify_mode(self, value: ssl.VerifyMode) -> None:
-        if value != _VERIFY_MODE.fget(self):  # type: ignore[misc]
-            _VERIFY_MODE.fset(self, value)  # type: ignore[misc]
+        if value != super().verify_mode:
+            _VERIFY_MODE.__set__(self, value)
 
 
 _VERIFY_MODE: property = vars(ssl.SSLContext)["verify_mode"]
