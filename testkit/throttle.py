@@ -2,7 +2,8 @@
 or an import half-way, or fill the disk under it, at a moment it chooses. TLS passes through untouched
 (the test registries' certificates name 127.0.0.1, whatever the port). ``rate`` can be changed while it
 runs (None: as fast as it goes). ``delay`` holds every chunk that long in each direction (a network's
-round trip is twice it), for benchmarks of what latency does; loopback has none."""
+round trip is twice it), for benchmarks of what latency does; loopback has none. ``drop_first`` connections
+are closed as soon as they are accepted, before a byte: a TLS handshake broken by the network."""
 
 from __future__ import annotations
 
@@ -16,11 +17,13 @@ CHUNK = 16 << 10
 
 
 class Throttle:
-    def __init__(self, target: str, rate: float | None = 1 << 20, delay: float = 0.0) -> None:
+    def __init__(self, target: str, rate: float | None = 1 << 20, delay: float = 0.0, drop_first: int = 0) -> None:
         host, _, port = target.rpartition(":")
         self.target = (host, int(port))
         self.rate = rate
         self.delay = delay
+        self.drop_first = drop_first
+        self.accepted = 0
         self.bytes = 0
         self._lock = threading.Lock()
         self._sock: socket.socket | None = None
@@ -51,6 +54,10 @@ class Throttle:
                 continue
             except OSError:
                 return
+            self.accepted += 1
+            if self.accepted <= self.drop_first:
+                client.close()
+                continue
             try:
                 server = socket.create_connection(self.target, timeout=30)
             except OSError:

@@ -302,3 +302,41 @@ def test_tag_list_of_a_repository_without_tags_is_empty(basic_registry: tuple[Re
     assert client.get_manifest(f"{prefix}/untagged", m.digest).digest == m.digest
     assert client.tag_pages(f"{prefix}/untagged") == []
     assert client.tag_pages(f"{prefix}/never-pushed") == []
+
+
+def _through(relay: Any, server: RegistryServer, retries: int = 4) -> RegistryClient:
+    """A client for ``server`` reached through ``relay`` (its certificate names 127.0.0.1, any port)."""
+    return RegistryClient(relay.host, ca_file=server.ca_file, credentials=Credentials(server.username, server.password),
+                          options=ConnectOptions(retries=retries, retry_delay=0.0))
+
+
+def test_a_tls_handshake_broken_once_is_retried(basic_registry_server: RegistryServer) -> None:
+    """A connection closed during the TLS handshake (a network or a proxy dropping it) is retried like any
+    dropped connection; it used to fail the image at once as "TLS verification failed", with a hint about
+    --ca-file that had nothing to do with it."""
+    from testkit.throttle import Throttle
+
+    with Throttle(basic_registry_server.host, rate=None, drop_first=1).start() as relay:
+        assert _through(relay, basic_registry_server).list_tags("nothing/here") == []
+        assert relay.accepted >= 2
+
+
+def test_a_tls_handshake_that_always_breaks_says_so(basic_registry_server: RegistryServer) -> None:
+    from testkit.throttle import Throttle
+
+    with Throttle(basic_registry_server.host, rate=None, drop_first=100).start() as relay:
+        with pytest.raises(RegistryError) as err:
+            _through(relay, basic_registry_server, retries=2).list_tags("nothing/here")
+        assert relay.accepted == 3                                  # the first try and two retries
+    assert f"the TLS connection to {relay.host} broke" in str(err.value)
+    assert "--ca-file" not in str(err.value) and "--ca-file" not in (err.value.hint or "")
+
+
+def test_a_port_without_tls_is_named_and_not_retried(plain_registry: RegistryServer) -> None:
+    from testkit.throttle import Throttle
+
+    with Throttle(plain_registry.host, rate=None).start() as relay:
+        with pytest.raises(RegistryError) as err:
+            RegistryClient(relay.host, options=ConnectOptions(retries=3, retry_delay=0.0)).list_tags("x/y")
+        assert relay.accepted == 1
+    assert "does not speak TLS on this port" in str(err.value) and "HTTPS only" in (err.value.hint or "")

@@ -84,10 +84,12 @@ class RegistrySession:
             try:
                 resp = self.session.request(method, url, timeout=self.timeout, **kw)
             except requests.exceptions.SSLError as exc:
-                raise RegistryError(
-                    f"TLS verification failed for {self.registry}: {tls_failure(exc)}",
-                    "pass --ca-file with the registry's CA certificate (PEM), or set SSL_CERT_FILE",
-                ) from exc
+                if _not_transient(exc) or last:
+                    raise self._tls_error(exc) from exc
+                log.debug("retrying %s %s after %s", method, url, exc)
+                time.sleep(delay)
+                delay = self.options.delay(delay)
+                continue
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
                 if last:
                     raise RegistryError(
@@ -106,6 +108,19 @@ class RegistrySession:
                 continue
             return resp
         raise AssertionError("unreachable")
+
+    def _tls_error(self, exc: requests.exceptions.SSLError) -> RegistryError:
+        """A certificate that is not trusted says what to trust; anything else (a handshake broken by the
+        server, the network or a proxy) is not about --ca-file, and says so."""
+        if _VERIFY in str(exc):
+            return RegistryError(f"TLS verification failed for {self.registry}: {tls_failure(exc)}",
+                                 "pass --ca-file with the registry's CA certificate (PEM), or set SSL_CERT_FILE")
+        if _NOT_TLS in str(exc):
+            return RegistryError(f"TLS with {self.registry} failed: {tls_failure(exc)}",
+                                 "check the port: bundler talks to registries over HTTPS only")
+        return RegistryError(f"the TLS connection to {self.registry} broke: {tls_failure(exc)}",
+                             f"re-run the command; if it keeps failing, check the registry and any proxy between "
+                             f"({self.options.retries} retries were made)")
 
     def _scope_header(self, scopes: tuple[str, ...]) -> dict[str, str]:
         with self._lock:
@@ -223,6 +238,17 @@ def _parse_challenge(header: str) -> tuple[str, dict[str, str]] | None:
     if scheme not in ("bearer", "basic"):
         return None
     return scheme, dict(_CHALLENGE_PARAM.findall(rest))
+
+
+_VERIFY = "certificate verify failed"
+_NOT_TLS = "wrong version number"
+
+
+def _not_transient(exc: requests.exceptions.SSLError) -> bool:
+    """An untrusted certificate, or a port that does not speak TLS, fails the same way each time: not retried.
+    Other TLS failures (an alert from the server, a connection closed during the handshake) are retried
+    like a dropped connection."""
+    return _VERIFY in str(exc) or _NOT_TLS in str(exc)
 
 
 def _retry_after(resp: requests.Response) -> float | None:
