@@ -28,7 +28,7 @@ PARALLEL_IMAGES = typer.Option(None, "--parallel-images", min=1, max=64, help="o
                                "--parallel-layers, sets --workers to their product (at most 64).")
 PARALLEL_LAYERS = typer.Option(None, "--parallel-layers", min=1, max=64, help="oc-mirror's flag: see --parallel-images.")
 RETRY_TIMES = typer.Option(DEFAULT_RETRIES, "--retry-times", min=0, max=50, help="Retries of a registry request that "
-                           "could not connect, timed out or got HTTP 429/5xx.")
+                           "could not connect, timed out, had its TLS handshake broken or got HTTP 429/5xx.")
 RETRY_DELAY = typer.Option(None, "--retry-delay", help="Wait between retries (2s, 500ms, 1m; default: exponential "
                            "backoff from 0.5s to 8s).")
 SRC_TLS = typer.Option("true", "--src-tls-verify", metavar="true|false", help="Check the source registries' TLS "

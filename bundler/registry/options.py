@@ -13,7 +13,7 @@ class ConnectOptions:
     tls_verify: bool = True
     """False: accept any certificate (the CLI says so loudly first). Never the default."""
     retries: int = DEFAULT_RETRIES
-    """Retries of a request that failed to connect, timed out, or got 429/5xx."""
+    """Retries of a request that failed to connect, timed out, had its TLS handshake broken, or got 429/5xx."""
     retry_delay: float | None = None
     """Seconds between retries; None: exponential backoff from 0.5 s to 8 s (a 429's Retry-After wins)."""
 
