@@ -38,3 +38,11 @@ def test_bench_planning_plans_the_same_both_ways() -> None:
     assert [way for way, _ in rounds] == ["at once", "one after another"], proc.stdout
     assert rounds[0][1] == rounds[1][1] and int(rounds[0][1]) > 4, proc.stdout
     assert re.search(r"^round trip 10 ms; median: at once \d+\.\d{3}s, one after another \d+\.\d{3}s$", proc.stdout, re.M)
+
+
+def test_stress_tls_connects_without_failures() -> None:
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "stress_tls.py"), "--connections", "200",
+                           "--threads", "8"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert re.fullmatch(r"200 connections in \d+\.\ds, 8 at once: 200 answered, 0 TLS failures\n", proc.stdout), \
+        proc.stdout
