@@ -40,7 +40,7 @@ def test_connections_do_not_write_to_the_shared_context(basic_registry_server: R
     the one context every thread shares, OpenSSL freeing and copying the ALPN list while another thread's
     connection copies it broke a ClientHello now and then ("unexpected message" from the registry). Counted
     where the settings reach the ssl module: 12 connections in 6 threads (a fresh session each) set each
-    once, when the context is built (12 times each before)."""
+    once, when the context is built (once more for every connection before)."""
     calls = {"alpn": 0, "verify": 0}
     alpn = ssl.SSLContext.set_alpn_protocols
     verify = vars(ssl.SSLContext)["verify_mode"]

@@ -328,7 +328,7 @@ def test_a_tls_handshake_that_always_breaks_says_so(basic_registry_server: Regis
         with pytest.raises(RegistryError) as err:
             _through(relay, basic_registry_server, retries=2).list_tags("nothing/here")
         assert relay.accepted == 3                                  # the first try and two retries
-    assert f"the TLS connection to {relay.host} broke" in str(err.value)
+    assert f"the TLS connection to {relay.host} broke" in str(err.value) and "(and in 2 retries)" in str(err.value)
     assert "--ca-file" not in str(err.value) and "--ca-file" not in (err.value.hint or "")
 
 

@@ -85,7 +85,7 @@ class RegistrySession:
                 resp = self.session.request(method, url, timeout=self.timeout, **kw)
             except requests.exceptions.SSLError as exc:
                 if _not_transient(exc) or last:
-                    raise self._tls_error(exc) from exc
+                    raise self._tls_error(exc, attempt) from exc
                 log.debug("retrying %s %s after %s", method, url, exc)
                 time.sleep(delay)
                 delay = self.options.delay(delay)
@@ -109,7 +109,7 @@ class RegistrySession:
             return resp
         raise AssertionError("unreachable")
 
-    def _tls_error(self, exc: requests.exceptions.SSLError) -> RegistryError:
+    def _tls_error(self, exc: requests.exceptions.SSLError, retried: int) -> RegistryError:
         """A certificate that is not trusted says what to trust; anything else (a handshake broken by the
         server, the network or a proxy) is not about --ca-file, and says so."""
         if _VERIFY in str(exc):
@@ -118,9 +118,9 @@ class RegistrySession:
         if _NOT_TLS in str(exc):
             return RegistryError(f"TLS with {self.registry} failed: {tls_failure(exc)}",
                                  "check the port: bundler talks to registries over HTTPS only")
-        return RegistryError(f"the TLS connection to {self.registry} broke: {tls_failure(exc)}",
-                             f"re-run the command; if it keeps failing, check the registry and any proxy between "
-                             f"({self.options.retries} retries were made)")
+        return RegistryError(f"the TLS connection to {self.registry} broke: {tls_failure(exc)}"
+                             + (f" (and in {retried} retries)" if retried else ""),
+                             "re-run the command; if it keeps failing, check the registry and any proxy between")
 
     def _scope_header(self, scopes: tuple[str, ...]) -> dict[str, str]:
         with self._lock:
