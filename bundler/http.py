@@ -50,6 +50,8 @@ class _SharedContext(ssl.SSLContext):
     export under load, once in a CI run). Here a value the context already holds is not set again, so the
     shared context is only read."""
 
+    _alpn: tuple[str, ...] | None = None
+
     @classmethod
     def like(cls, model: ssl.SSLContext) -> _SharedContext:
         """A context with ``model``'s settings (urllib3's defaults), its ALPN protocols set once."""
@@ -70,9 +72,9 @@ class _SharedContext(ssl.SSLContext):
 
     def set_alpn_protocols(self, alpn_protocols: Any) -> None:
         wanted = tuple(alpn_protocols)
-        if wanted != self.__dict__.get("_alpn"):
+        if wanted != self._alpn:
             super().set_alpn_protocols(alpn_protocols)
-            self.__dict__["_alpn"] = wanted
+            self._alpn = wanted
 
     @property  # type: ignore[override]
     def verify_mode(self) -> ssl.VerifyMode:

@@ -84,7 +84,7 @@ class RegistrySession:
             try:
                 resp = self.session.request(method, url, timeout=self.timeout, **kw)
             except requests.exceptions.SSLError as exc:
-                if _not_transient(exc) or last:
+                if _tls_kind(exc) != _BROKEN or last:
                     raise self._tls_error(exc, attempt) from exc
                 log.debug("retrying %s %s after %s", method, url, exc)
                 time.sleep(delay)
@@ -112,10 +112,11 @@ class RegistrySession:
     def _tls_error(self, exc: requests.exceptions.SSLError, retried: int) -> RegistryError:
         """A certificate that is not trusted says what to trust; anything else (a handshake broken by the
         server, the network or a proxy) is not about --ca-file, and says so."""
-        if _VERIFY in str(exc):
+        kind = _tls_kind(exc)
+        if kind == _VERIFY:
             return RegistryError(f"TLS verification failed for {self.registry}: {tls_failure(exc)}",
                                  "pass --ca-file with the registry's CA certificate (PEM), or set SSL_CERT_FILE")
-        if _NOT_TLS in str(exc):
+        if kind == _NOT_TLS:
             return RegistryError(f"TLS with {self.registry} failed: {tls_failure(exc)}",
                                  "check the port: bundler talks to registries over HTTPS only")
         return RegistryError(f"the TLS connection to {self.registry} broke: {tls_failure(exc)}"
@@ -242,13 +243,15 @@ def _parse_challenge(header: str) -> tuple[str, dict[str, str]] | None:
 
 _VERIFY = "certificate verify failed"
 _NOT_TLS = "wrong version number"
+_BROKEN = "broken"
 
 
-def _not_transient(exc: requests.exceptions.SSLError) -> bool:
-    """An untrusted certificate, or a port that does not speak TLS, fails the same way each time: not retried.
-    Other TLS failures (an alert from the server, a connection closed during the handshake) are retried
-    like a dropped connection."""
-    return _VERIFY in str(exc) or _NOT_TLS in str(exc)
+def _tls_kind(exc: requests.exceptions.SSLError) -> str:
+    """:data:`_VERIFY` (an untrusted certificate) or :data:`_NOT_TLS` (a port that does not speak TLS): the same
+    failure each time, not retried; else :data:`_BROKEN` (an alert from the server, a connection closed during
+    the handshake), retried like a dropped connection."""
+    text = str(exc)
+    return next((kind for kind in (_VERIFY, _NOT_TLS) if kind in text), _BROKEN)
 
 
 def _retry_after(resp: requests.Response) -> float | None:
